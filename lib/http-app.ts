@@ -1,0 +1,42 @@
+/**
+ * HTTP routes (hono): health, the demo page, and the `/ws/claude` upgrade. The socket itself is
+ * handled by websocket/claude-handler.ts, wired to Bun.serve in server.ts.
+ */
+import type { Server } from "bun";
+import { Hono } from "hono";
+import { join, resolve } from "node:path";
+import type { ConnectionData } from "../websocket/claude-handler.ts";
+
+export interface HttpAppDeps {
+  version: string;
+  stats(): { connections: number; processes: number };
+}
+
+const PUBLIC_DIR = resolve(import.meta.dir, "..", "public");
+
+export function createHttpApp(deps: HttpAppDeps): Hono<{ Bindings: Server<ConnectionData> }> {
+  const startedAt = performance.now();
+  const app = new Hono<{ Bindings: Server<ConnectionData> }>();
+
+  app.get("/health", (c) =>
+    c.json({ status: "ok", version: deps.version, uptimeMs: Math.round(performance.now() - startedAt), ...deps.stats() }),
+  );
+
+  app.get("/ws/claude", (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return c.json({ error: "upgrade_required", message: "Connect with a WebSocket client." }, 426);
+    }
+    const server = c.env;
+    const data: ConnectionData = { remoteAddress: server.requestIP(c.req.raw)?.address ?? "unknown" };
+    if (server.upgrade(c.req.raw, { data })) return new Response(null); // Bun ignores it once upgraded
+    return c.json({ error: "bad_upgrade", message: "The WebSocket handshake was invalid." }, 400);
+  });
+
+  app.get("/ws-demo.html", () =>
+    new Response(Bun.file(join(PUBLIC_DIR, "ws-demo.html")), { headers: { "content-type": "text/html; charset=utf-8" } }),
+  );
+  app.get("/", (c) => c.redirect("/ws-demo.html"));
+
+  app.notFound((c) => c.json({ error: "not_found", message: "No such route." }, 404));
+  return app;
+}

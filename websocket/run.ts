@@ -1,0 +1,180 @@
+/**
+ * One run: the relay that joins a process to a socket and stops both when either ends.
+ *
+ * stdout lines become frames in order, with back-pressure (reading stops while the socket is
+ * backed up); stderr lines become bounded `gateway.stderr` frames; the run timeout and idle
+ * timeout stop the group through the ladder; and exactly one `gateway.exit` goes out, after
+ * every line the CLI printed, followed by the close code for its reason.
+ */
+import { randomUUID } from "node:crypto";
+import { EXIT_REASONS, type ExitReason } from "../lib/errors.ts";
+import { LineSplitter, type LineSink } from "../lib/line-splitter.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { ManagedProcess, ProcessExit } from "./process-manager.ts";
+import type { SocketSink } from "./socket-sink.ts";
+import { lineTooLongFrame, stderrFrame, stdoutFrame } from "./stdout-frames.ts";
+import type { TerminationOutcome } from "./termination.ts";
+
+export interface RunLimits {
+  runTimeoutMs: number;
+  /** 0 = off. */
+  idleTimeoutMs: number;
+  maxLineBytes: number;
+}
+
+export interface RunSummary {
+  runId: string;
+  pid: number;
+  code: number | null;
+  signal: string | null;
+  reason: ExitReason;
+  durationMs: number;
+  /** Which ladder step ended the group ("already_gone": it ended by itself). */
+  stoppedBy: TerminationOutcome;
+  stdoutBytes: number;
+  stderrLines: number;
+}
+
+/** stderr is for humans: keep it from flooding the socket or the logs. */
+const STDERR_MAX_LINE_BYTES = 8 * 1024;
+const STDERR_BURST = 100;
+const STDERR_LINES_PER_SEC = 10;
+
+export class Run implements LineSink {
+  readonly id = randomUUID();
+  readonly finished: Promise<RunSummary>;
+  private stopReason: ExitReason | null = null;
+  private exitSent = false;
+  private stdoutBytes = 0;
+  private stderrLines = 0;
+  private stderrSuppressed = 0;
+  private stderrTokens = STDERR_BURST;
+  private stderrRefilledAt = performance.now();
+  private lastActivity = performance.now();
+  private runTimer: Timer | undefined;
+  private idleTimer: Timer | undefined;
+
+  constructor(
+    private readonly proc: ManagedProcess,
+    private readonly sink: SocketSink,
+    private readonly limits: RunLimits,
+    private readonly log: Logger,
+  ) {
+    sink.send(JSON.stringify({ type: "gateway.started", runId: this.id, pid: proc.pid }));
+    this.runTimer = setTimeout(() => this.stop("timeout"), limits.runTimeoutMs);
+    if (limits.idleTimeoutMs > 0) this.idleTimer = setTimeout(() => this.checkIdle(), limits.idleTimeoutMs);
+    this.finished = this.relay();
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  /** Stop the run through the ladder; the first reason given is the one reported. */
+  stop(reason: ExitReason): void {
+    if (this.stopReason !== null) return;
+    this.stopReason = reason;
+    this.log.info({ reason }, "stopping run");
+    // On shutdown the client is told at once rather than after the ladder has run.
+    if (reason === "shutdown") this.sendExit({ code: null, signal: null }, reason);
+    void this.proc.stop();
+  }
+
+  // LineSink for stdout: the hot path.
+  onLine(line: string): void {
+    const frame = stdoutFrame(line);
+    if (frame !== null) this.sink.send(frame);
+  }
+
+  onOverlong(bytes: number): void {
+    this.log.warn({ bytes }, "stdout line over MAX_LINE_BYTES not relayed");
+    this.sink.send(lineTooLongFrame(bytes));
+  }
+
+  private async relay(): Promise<RunSummary> {
+    const stdout = this.pump(this.proc.stdout, new LineSplitter(this.limits.maxLineBytes, this), (n) => (this.stdoutBytes += n));
+    const stderr = this.pump(this.proc.stderr, this.stderrSplitter(), () => {});
+    const exit = await this.proc.exited;
+    // EOF on both pipes comes once every process holding them is gone (the group is swept
+    // after the leader exits), so every line printed is relayed before the exit frame.
+    await Promise.all([stdout, stderr]);
+    clearTimeout(this.runTimer);
+    clearTimeout(this.idleTimer);
+    if (this.stderrSuppressed > 0) {
+      this.sink.send(JSON.stringify({ type: "gateway.warning", code: "stderr_suppressed", lines: this.stderrSuppressed }));
+    }
+    const reason: ExitReason = this.stopReason ?? (exit.code === 0 ? "completed" : "failed");
+    const durationMs = this.sendExit(exit, reason);
+    const stoppedBy = await this.proc.done;
+    return { runId: this.id, pid: this.proc.pid, ...exit, reason, durationMs, stoppedBy, stdoutBytes: this.stdoutBytes, stderrLines: this.stderrLines };
+  }
+
+  private async pump(stream: ReadableStream<Uint8Array>, splitter: LineSplitter, count: (n: number) => void): Promise<void> {
+    const reader = stream.getReader();
+    try {
+      for (;;) {
+        // Back-pressure: while the socket is backed up, leave the pipe unread so the CLI blocks.
+        if (this.sink.paused) await this.sink.writable();
+        const { value, done } = await reader.read();
+        if (done) break;
+        this.lastActivity = performance.now();
+        count(value.length);
+        this.sink.cork(() => splitter.push(value));
+      }
+      this.sink.cork(() => splitter.end());
+    } catch (err) {
+      this.log.warn({ err }, "reading CLI output failed");
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  private stderrSplitter(): LineSplitter {
+    return new LineSplitter(STDERR_MAX_LINE_BYTES, {
+      onLine: (line) => {
+        if (line.trim().length === 0) return;
+        this.stderrLines++;
+        if (!this.takeStderrToken()) {
+          this.stderrSuppressed++;
+          return;
+        }
+        this.log.info({ stderr: line }, "cli stderr");
+        this.sink.send(stderrFrame(line));
+      },
+      onOverlong: () => {
+        this.stderrLines++;
+        this.stderrSuppressed++;
+      },
+    });
+  }
+
+  private takeStderrToken(): boolean {
+    const now = performance.now();
+    this.stderrTokens = Math.min(STDERR_BURST, this.stderrTokens + ((now - this.stderrRefilledAt) / 1000) * STDERR_LINES_PER_SEC);
+    this.stderrRefilledAt = now;
+    if (this.stderrTokens < 1) return false;
+    this.stderrTokens -= 1;
+    return true;
+  }
+
+  /** One timer for the whole run, re-armed only when it fires (not per chunk). */
+  private checkIdle(): void {
+    const now = performance.now();
+    // Output held back by a slow client is not the CLI being idle.
+    if (this.sink.paused) this.lastActivity = now;
+    const left = this.lastActivity + this.limits.idleTimeoutMs - now;
+    if (left <= 0) this.stop("idle_timeout");
+    else this.idleTimer = setTimeout(() => this.checkIdle(), left);
+  }
+
+  /** Sends the exit frame and close (once); returns the run's duration. */
+  private sendExit(exit: ProcessExit, reason: ExitReason): number {
+    const durationMs = Math.round(performance.now() - this.proc.startedAt);
+    if (this.exitSent) return durationMs;
+    this.exitSent = true;
+    this.sink.send(JSON.stringify({ type: "gateway.exit", runId: this.id, code: exit.code, signal: exit.signal, reason, durationMs }));
+    const close = EXIT_REASONS[reason];
+    if (close !== null) this.sink.close(close.code, close.reason);
+    return durationMs;
+  }
+}
