@@ -103,9 +103,11 @@ export class Run implements LineSink {
     if (this.stderrSuppressed > 0) {
       this.sink.send(JSON.stringify({ type: "gateway.warning", code: "stderr_suppressed", lines: this.stderrSuppressed }));
     }
+    // The group is gone and its slot free before the client hears of the exit, so a client that
+    // reconnects the moment it sees the close is admitted.
+    const stoppedBy = await this.proc.done;
     const reason: ExitReason = this.stopReason ?? (exit.code === 0 ? "completed" : "failed");
     const durationMs = this.sendExit(exit, reason);
-    const stoppedBy = await this.proc.done;
     return { runId: this.id, pid: this.proc.pid, ...exit, reason, durationMs, stoppedBy, stdoutBytes: this.stdoutBytes, stderrLines: this.stderrLines };
   }
 

@@ -158,4 +158,13 @@ describe("close codes that need their own configuration", () => {
     again.send({ prompt: "count 1" });
     expect((await again.closeResult()).code).toBe(1000);
   });
+
+  test("a run's slot is free before its close frame: reconnecting at once is admitted", async () => {
+    await using g = await Gateway.start({ env: { MAX_PROCESSES: "1" } });
+    for (let i = 0; i < 5; i++) {
+      const c = await g.connect();
+      c.send({ prompt: "count 2" });
+      expect((await c.closeResult()).code).toBe(1000);
+    }
+  });
 });
