@@ -8,6 +8,7 @@
 import { existsSync, statSync, accessSync, constants } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
+import { AuthEnvSchema, toAdmissionConfig, toAuthConfig, type AdmissionConfig, type AuthConfig } from "./auth/config.ts";
 import { ConfigError } from "./errors.ts";
 
 const PROJECT_ROOT = resolve(import.meta.dir, "..");
@@ -31,7 +32,7 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
-const EnvSchema = z.object({
+const CoreEnvSchema = z.object({
   PORT: int(0, 65_535).default(DEFAULT_PORT).describe("listen port (0 = pick a free one and log it)"),
   HOST: z.string().trim().min(1).default(DEFAULT_HOST).describe("listen address"),
   CLAUDE_BIN: z.string().trim().min(1).optional().describe("the CLI to spawn; default node_modules/.bin/claude, else claude on PATH"),
@@ -52,6 +53,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("pino level"),
 });
 
+const EnvSchema = CoreEnvSchema.extend(AuthEnvSchema.shape);
+
 export type Env = z.infer<typeof EnvSchema>;
 
 export interface Config {
@@ -70,6 +73,8 @@ export interface Config {
   stateDir: string;
   childEnvPassthrough: string[];
   logLevel: Env["LOG_LEVEL"];
+  auth: AuthConfig;
+  admission: AdmissionConfig;
 }
 
 /** The variables and their descriptions, for docs and `--help`-style output. */
@@ -99,7 +104,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   return {
     port: e.PORT,
     host: e.HOST,
-    claudeBin: resolveClaudeBin(e.CLAUDE_BIN, cwd),
+    claudeBin: resolveClaudeBin(e.CLAUDE_BIN, cwd, present.PATH),
     claudeCwd,
     runTimeoutMs: e.RUN_TIMEOUT_MS,
     idleTimeoutMs: e.IDLE_TIMEOUT_MS,
@@ -111,6 +116,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     stateDir: resolve(cwd, e.STATE_DIR),
     childEnvPassthrough: e.CHILD_ENV_PASSTHROUGH,
     logLevel: e.LOG_LEVEL,
+    auth: toAuthConfig(e),
+    admission: toAdmissionConfig(e),
   };
 }
 
@@ -128,9 +135,10 @@ function isExecutable(path: string): boolean {
  * every run). The default falls back from the project's own install to PATH, and to the bare
  * name `claude` if neither has it: then each run fails with `spawn_failed`, which says why.
  */
-function resolveClaudeBin(value: string | undefined, cwd: string): string {
+function resolveClaudeBin(value: string | undefined, cwd: string, path: string | undefined): string {
+  const which = (name: string) => Bun.which(name, path === undefined ? {} : { PATH: path });
   if (value !== undefined) {
-    const candidate = value.includes("/") ? (isAbsolute(value) ? value : resolve(cwd, value)) : Bun.which(value);
+    const candidate = value.includes("/") ? (isAbsolute(value) ? value : resolve(cwd, value)) : which(value);
     if (candidate === null || !isExecutable(candidate)) {
       throw new ConfigError("CLAUDE_BIN", `no executable found at ${JSON.stringify(value)}`);
     }
@@ -138,5 +146,5 @@ function resolveClaudeBin(value: string | undefined, cwd: string): string {
   }
   const local = join(PROJECT_ROOT, "node_modules", ".bin", "claude");
   if (isExecutable(local)) return local;
-  return Bun.which("claude") ?? "claude";
+  return which("claude") ?? "claude";
 }

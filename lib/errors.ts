@@ -18,6 +18,14 @@ export const CLOSE = {
   timeout: { code: 1011, reason: "timeout", retry: false, explain: "The run exceeded the gateway's time limit." },
   idle_timeout: { code: 1011, reason: "idle_timeout", retry: false, explain: "The CLI printed nothing for too long and was stopped." },
   try_again_later: { code: 1013, reason: "try_again_later", retry: true, explain: "The gateway is at capacity; retry with backoff." },
+  auth_unavailable: { code: 1011, reason: "auth_unavailable", retry: true, explain: "The gateway could not reach its signing keys; retry shortly." },
+  bad_request: { code: 4400, reason: "bad_request", retry: false, explain: "The connection request was malformed (e.g. two tokens at once)." },
+  token_missing: { code: 4401, reason: "token_missing", retry: false, explain: "No token was sent; connect with a token from the app." },
+  token_invalid: { code: 4401, reason: "token_invalid", retry: false, explain: "The token was not accepted; get a new one from the app." },
+  token_expired: { code: 4401, reason: "token_expired", retry: false, explain: "The token expired; get a fresh one from the app and reconnect." },
+  forbidden: { code: 4403, reason: "forbidden", retry: false, explain: "The token is valid but does not allow this." },
+  auth_timeout: { code: 4408, reason: "auth_timeout", retry: false, explain: "No auth message arrived in time after connecting." },
+  rate_limited: { code: 4429, reason: "rate_limited", retry: true, explain: "Too many connections or runs for this user; retry after the hint." },
 } as const;
 
 export type CloseKey = keyof typeof CLOSE;
@@ -33,6 +41,14 @@ export const ERROR_CODES = {
   run_in_progress: null,
   try_again_later: "try_again_later",
   spawn_failed: "spawn_failed",
+  auth_unavailable: "auth_unavailable",
+  bad_request: "bad_request",
+  token_missing: "token_missing",
+  token_invalid: "token_invalid",
+  token_expired: "token_expired",
+  forbidden: "forbidden",
+  auth_timeout: "auth_timeout",
+  rate_limited: "rate_limited",
 } as const satisfies Record<string, CloseKey | null>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -43,10 +59,13 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  /** For rate_limited / try_again_later: when a retry may succeed. */
+  readonly retryAfterMs: number | undefined;
+  constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
     super(message);
     this.name = "GatewayError";
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 
   get close(): CloseSpec | null {
@@ -54,6 +73,18 @@ export class GatewayError extends Error {
     return key === null ? null : CLOSE[key];
   }
 }
+
+/** HTTP statuses for refusals made before the upgrade (AUTH_REJECT_MODE=http, Origin). */
+export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  bad_request: 400,
+  token_missing: 401,
+  token_invalid: 401,
+  token_expired: 401,
+  forbidden: 403,
+  rate_limited: 429,
+  auth_unavailable: 503,
+  try_again_later: 503,
+};
 
 /** Thrown while reading configuration; `variable` names the environment variable at fault. */
 export class ConfigError extends Error {
@@ -74,6 +105,7 @@ export const EXIT_REASONS = {
   client_closed: null, // nobody is left to tell
   shutdown: CLOSE.shutdown,
   spawn_failed: CLOSE.spawn_failed,
+  token_expired: CLOSE.token_expired,
 } as const satisfies Record<string, CloseSpec | null>;
 
 export type ExitReason = keyof typeof EXIT_REASONS;

@@ -23,12 +23,15 @@ const NL = 0x0a;
 const CR = 13;
 
 export class LineSplitter {
-  private readonly decoder = new TextDecoder("utf-8");
+  // ignoreBOM: each decode() is a fresh stream, and a U+FEFF starting a line is data, not a BOM.
+  private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   /** Bytes of the current unfinished line, in arrival order. */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   /** > 0 while dropping an overlong line: how many of its bytes have been seen. */
   private discarded = 0;
+  /** Whether the last byte held or discarded was `\r` (the first half of a CRLF cut by a read). */
+  private heldCr = false;
 
   constructor(
     private readonly maxLineBytes: number,
@@ -44,7 +47,8 @@ export class LineSplitter {
     if (this.discarded > 0) {
       // The overlong line ends at the first newline of this chunk.
       const first = chunk.indexOf(NL);
-      this.sink.onOverlong(this.discarded + trimCrBytes(chunk, first));
+      const bytes = first === 0 ? this.discarded - (this.heldCr ? 1 : 0) : this.discarded + trimCrBytes(chunk, first);
+      this.sink.onOverlong(bytes);
       this.discarded = 0;
       if (first < last) this.emitRegion(chunk.subarray(first + 1, last + 1));
     } else if (this.pendingBytes > 0) {
@@ -82,6 +86,7 @@ export class LineSplitter {
   }
 
   private hold(bytes: Uint8Array): void {
+    this.heldCr = bytes[bytes.length - 1] === CR;
     if (this.discarded > 0) {
       this.discarded += bytes.length;
       return;
@@ -89,7 +94,8 @@ export class LineSplitter {
     // The chunk's buffer may be reused by the reader: keep a copy of what we hold.
     this.pending.push(bytes.slice());
     this.pendingBytes += bytes.length;
-    if (this.pendingBytes > this.maxLineBytes) {
+    // One byte of slack: a line exactly at the cap may be followed by the `\r` of its CRLF.
+    if (this.pendingBytes > this.maxLineBytes + 1) {
       this.discarded = this.pendingBytes;
       this.pending = [];
       this.pendingBytes = 0;
