@@ -118,7 +118,7 @@ describe("close codes that need their own configuration", () => {
     c.send({ prompt: "hi" });
     await refused(c, "spawn_failed", { code: 1011, reason: "spawn_failed" });
     expect(c.frames.at(-1)).toMatchObject({ type: "gateway.exit", reason: "spawn_failed", code: null });
-    expect((await (await fetch(`${g.http}/health`)).json()).processes).toBe(0);
+    expect(((await (await fetch(`${g.http}/health`)).json()) as { processes: number }).processes).toBe(0);
     rmSync(dir, { recursive: true, force: true });
   });
 
