@@ -1,19 +1,26 @@
 /**
- * claude-gateway: wiring only. Reads configuration, reaps what a crashed predecessor left
- * behind, serves HTTP + `/ws/claude`, and shuts down cleanly on SIGTERM/SIGINT.
+ * claude-gateway: wiring only. Reads configuration and keys, reaps what a crashed predecessor
+ * left behind, serves HTTP + `/ws/claude`, and shuts down cleanly on SIGTERM/SIGINT.
  */
 import pkg from "./package.json" with { type: "json" };
+import { loadVerificationKey } from "./lib/auth/keys.ts";
+import { createVerifier } from "./lib/auth/verifier.ts";
 import { loadConfig } from "./lib/config.ts";
 import { ConfigError } from "./lib/errors.ts";
 import { createHttpApp } from "./lib/http-app.ts";
 import { createLogger } from "./lib/logger.ts";
-import { createClaudeHandler, type ConnectionData } from "./websocket/claude-handler.ts";
+import { mintToken } from "./lib/mint-token.ts";
+import { Admission } from "./websocket/admission.ts";
+import { createClaudeHandler } from "./websocket/claude-handler.ts";
+import { createClientFrameParser } from "./websocket/client-frames.ts";
 import { GroupRegistry } from "./websocket/group-registry.ts";
 import { ProcessManager } from "./websocket/process-manager.ts";
+import { upgradeClaude, type ConnectionData } from "./websocket/upgrade.ts";
 
-function readConfig() {
+async function startup() {
   try {
-    return loadConfig(process.env);
+    const config = loadConfig(process.env);
+    return { config, key: await loadVerificationKey(config.auth, config.stateDir) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`claude-gateway: invalid configuration: ${err.message}`);
@@ -21,15 +28,18 @@ function readConfig() {
   }
 }
 
-const config = readConfig();
+const { config, key } = await startup();
 const log = createLogger(config.logLevel);
 const registry = new GroupRegistry(config.stateDir);
 registry.reapOrphans(log);
 const manager = new ProcessManager({ killGraceMs: config.killGraceMs }, registry, log);
-const claude = createClaudeHandler({ config, manager, log });
+const admission = new Admission({ ...config.admission, maxProcesses: config.maxProcesses });
+const verifier = createVerifier(config.auth, key.key);
+const claude = createClaudeHandler({ config, manager, admission, verifier, parse: createClientFrameParser(config), log });
 const app = createHttpApp({
   version: pkg.version,
   stats: () => ({ connections: claude.connections, processes: manager.size }),
+  upgrade: (req, srv) => upgradeClaude(req, srv, { auth: config.auth, verifier, admission, log }),
 });
 
 const server = Bun.serve<ConnectionData>({
@@ -43,7 +53,19 @@ const server = Bun.serve<ConnectionData>({
   },
 });
 
-log.info({ host: server.hostname, port: server.port, claudeBin: config.claudeBin, pid: process.pid }, "listening");
+log.info({ host: server.hostname, port: server.port, claudeBin: config.claudeBin, pid: process.pid, keySource: key.key.kind }, "listening");
+
+if (key.devSecret !== undefined) {
+  // Development only (never with NODE_ENV=production): a ready token, on the console, not in the logs.
+  const token = await mintToken({ secret: key.devSecret, sub: "dev", ttlS: 3600 });
+  const page = `http://${server.hostname}:${server.port}/ws-demo.html`;
+  console.error(
+    `\nclaude-gateway (development): no JWT key configured, so an ephemeral HS256 secret was generated.\n` +
+      `  dev token (sub "dev", 1 h): ${token}\n` +
+      `  demo page: ${page}#token=${token}\n` +
+      `  more tokens: npm run token -- --sub 42 --ttl 300\n`,
+  );
+}
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -106,6 +106,7 @@ export const EXIT_REASONS = {
   shutdown: CLOSE.shutdown,
   spawn_failed: CLOSE.spawn_failed,
   token_expired: CLOSE.token_expired,
+  forbidden: CLOSE.forbidden,
 } as const satisfies Record<string, CloseSpec | null>;
 
 export type ExitReason = keyof typeof EXIT_REASONS;

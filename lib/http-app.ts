@@ -5,11 +5,12 @@
 import type { Server } from "bun";
 import { Hono } from "hono";
 import { join, resolve } from "node:path";
-import type { ConnectionData } from "../websocket/claude-handler.ts";
+import type { ConnectionData } from "../websocket/upgrade.ts";
 
 export interface HttpAppDeps {
   version: string;
   stats(): { connections: number; processes: number };
+  upgrade(req: Request, server: Server<ConnectionData>): Promise<Response | undefined>;
 }
 
 const PUBLIC_DIR = resolve(import.meta.dir, "..", "public");
@@ -22,15 +23,8 @@ export function createHttpApp(deps: HttpAppDeps): Hono<{ Bindings: Server<Connec
     c.json({ status: "ok", version: deps.version, uptimeMs: Math.round(performance.now() - startedAt), ...deps.stats() }),
   );
 
-  app.get("/ws/claude", (c) => {
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      return c.json({ error: "upgrade_required", message: "Connect with a WebSocket client." }, 426);
-    }
-    const server = c.env;
-    const data: ConnectionData = { remoteAddress: server.requestIP(c.req.raw)?.address ?? "unknown" };
-    if (server.upgrade(c.req.raw, { data })) return new Response(null); // Bun ignores it once upgraded
-    return c.json({ error: "bad_upgrade", message: "The WebSocket handshake was invalid." }, 400);
-  });
+  // After a successful upgrade Bun ignores the response; hono needs one to finish the request.
+  app.get("/ws/claude", async (c) => (await deps.upgrade(c.req.raw, c.env)) ?? new Response(null));
 
   app.get("/ws-demo.html", () =>
     new Response(Bun.file(join(PUBLIC_DIR, "ws-demo.html")), { headers: { "content-type": "text/html; charset=utf-8" } }),

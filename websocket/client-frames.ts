@@ -3,16 +3,16 @@
  * Nothing a client sends reaches a process without passing through here.
  */
 import { GatewayError } from "../lib/errors.ts";
-import { promptFrameSchema, type FrameLimits, type PromptFrame } from "./schemas.ts";
+import { authFrameSchema, promptFrameSchema, type ClientFrame, type FrameLimits } from "./schemas.ts";
 
 export interface ClientFrameLimits extends FrameLimits {
   maxFrameBytes: number;
 }
 
-export type ClientFrameParser = (message: string | Buffer) => PromptFrame;
+export type ClientFrameParser = (message: string | Buffer) => ClientFrame;
 
 export function createClientFrameParser(limits: ClientFrameLimits): ClientFrameParser {
-  const schema = promptFrameSchema(limits);
+  const promptSchema = promptFrameSchema(limits);
   return (message) => {
     if (typeof message !== "string") {
       throw new GatewayError("unsupported_data", "Binary frames are not accepted; send a JSON text frame.");
@@ -26,7 +26,8 @@ export function createClientFrameParser(limits: ClientFrameLimits): ClientFrameP
     } catch {
       throw new GatewayError("invalid_json", "The frame is not valid JSON.");
     }
-    const parsed = schema.safeParse(value);
+    const isAuth = typeof value === "object" && value !== null && (value as { type?: unknown }).type === "auth";
+    const parsed = (isAuth ? authFrameSchema : promptSchema).safeParse(value);
     if (parsed.success) return parsed.data;
     const issue = parsed.error.issues[0]!;
     if (issue.code === "custom" && issue.params?.gatewayCode === "prompt_too_large") {

@@ -59,6 +59,8 @@ export class Run implements LineSink {
     private readonly sink: SocketSink,
     private readonly limits: RunLimits,
     private readonly log: Logger,
+    /** Called once the group is gone, before the exit frame: frees the run's admission slot. */
+    private readonly onGroupGone: () => void = () => {},
   ) {
     sink.send(JSON.stringify({ type: "gateway.started", runId: this.id, pid: proc.pid }));
     this.runTimer = setTimeout(() => this.stop("timeout"), limits.runTimeoutMs);
@@ -106,6 +108,7 @@ export class Run implements LineSink {
     // The group is gone and its slot free before the client hears of the exit, so a client that
     // reconnects the moment it sees the close is admitted.
     const stoppedBy = await this.proc.done;
+    this.onGroupGone();
     const reason: ExitReason = this.stopReason ?? (exit.code === 0 ? "completed" : "failed");
     const durationMs = this.sendExit(exit, reason);
     return { runId: this.id, pid: this.proc.pid, ...exit, reason, durationMs, stoppedBy, stdoutBytes: this.stdoutBytes, stderrLines: this.stderrLines };

@@ -46,14 +46,33 @@ export function promptFrameSchema(limits: FrameLimits) {
 
 export type PromptFrame = z.infer<ReturnType<typeof promptFrameSchema>>;
 
+/**
+ * `{"type":"auth","token":"…"}`: the first message when the handshake carried no token, or a
+ * fresh token for the same user before the current one expires.
+ */
+export const authFrameSchema = z
+  .object({
+    type: z.literal("auth"),
+    token: z.string().min(1, "token must not be empty").max(16_384, "token is too long"),
+  })
+  .strict();
+
+export type AuthFrame = z.infer<typeof authFrameSchema>;
+
+export type ClientFrame = PromptFrame | AuthFrame;
+
 /** What the server sends. Lines from the CLI's stdout are relayed verbatim besides these. */
 export type ServerFrame =
   | {
       type: "gateway.hello";
       protocol: typeof PROTOCOL;
       connectionId: string;
-      limits: { maxPromptBytes: number; maxFrameBytes: number; maxLineBytes: number; runTimeoutMs: number; idleTimeoutMs: number };
+      /** "required": send {"type":"auth","token":"…"} first; "ok": the handshake's token was accepted. */
+      auth: "required" | "ok";
+      limits: { maxPromptBytes: number; maxFrameBytes: number; maxLineBytes: number; runTimeoutMs: number; idleTimeoutMs: number; authTimeoutMs: number };
     }
+  | { type: "gateway.authenticated"; exp: number }
+  | { type: "gateway.queued"; position: number }
   | { type: "gateway.started"; runId: string; pid: number }
   | { type: "gateway.stdout"; line: string }
   | { type: "gateway.stderr"; line: string }
@@ -67,4 +86,4 @@ export type ServerFrame =
       reason: ExitReason;
       durationMs: number;
     }
-  | { type: "gateway.error"; code: string; message: string };
+  | { type: "gateway.error"; code: string; message: string; retryAfterMs?: number };

@@ -6,11 +6,31 @@ import type { Subprocess } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { mintToken } from "../../lib/mint-token.ts";
 import { within } from "./wait.ts";
 import { TestClient } from "./ws-client.ts";
 
 export const ROOT = resolve(import.meta.dir, "..", "..");
 export const FAKE_CLAUDE = join(ROOT, "test", "fixtures", "fake-claude.ts");
+/** The HS256 secret test gateways verify with (utf8, 44 bytes). */
+export const TEST_SECRET = "test-secret-for-the-gateway-suite-0123456789";
+
+/** How a test client carries its token. */
+export type Transport = "subprotocol" | "header" | "query" | "message" | "none";
+
+export interface ConnectOptions {
+  /** Defaults to a fresh user per connection, so per-user limits only bite where a test wants them. */
+  sub?: string;
+  /** A ready token; otherwise one is minted for `sub`. */
+  token?: string;
+  transport?: Transport;
+  ttlS?: number;
+  claims?: Record<string, unknown>;
+  /** Extra subprotocols offered before `claude.v1`. */
+  headers?: Record<string, string>;
+}
+
+let users = 0;
 
 /**
  * A directory holding `bun` → this very bun binary. npm's install names it `bun.exe`, so the
@@ -67,6 +87,7 @@ export class Gateway {
         CLAUDE_BIN: FAKE_CLAUDE,
         KILL_GRACE_MS: "500",
         LOG_LEVEL: "debug",
+        JWT_SECRET: TEST_SECRET,
         ...options.env,
       },
     });
@@ -87,8 +108,21 @@ export class Gateway {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  connect(protocols?: string[]): Promise<TestClient> {
-    return TestClient.connect(this.url, protocols);
+  /** A token the gateway accepts (HS256 with TEST_SECRET). */
+  token(sub = `user-${++users}`, ttlS = 300, claims?: Record<string, unknown>): Promise<string> {
+    return mintToken({ secret: new TextEncoder().encode(TEST_SECRET), sub, ttlS, claims });
+  }
+
+  /** Connect with a token (by default in the subprotocol, as a browser would). */
+  async connect(options: ConnectOptions = {}): Promise<TestClient> {
+    const transport = options.transport ?? "subprotocol";
+    const token = options.token ?? (transport === "none" ? "" : await this.token(options.sub, options.ttlS, options.claims));
+    const url = transport === "query" ? `${this.url}?token=${encodeURIComponent(token)}` : this.url;
+    const protocols = transport === "subprotocol" ? ["claude.v1", `bearer.${token}`] : ["claude.v1"];
+    const headers = { ...options.headers, ...(transport === "header" && { authorization: `Bearer ${token}` }) };
+    const client = await TestClient.connect(url, protocols, headers);
+    if (transport === "message") client.send({ type: "auth", token });
+    return client;
   }
 
   /** The first log line matching `pred`, waiting for it if needed. */

@@ -35,8 +35,9 @@ export class TestClient {
     });
   }
 
-  static async connect(url: string, protocols?: string[]): Promise<TestClient> {
-    const client = new TestClient(new WebSocket(url, protocols));
+  static async connect(url: string, protocols?: string[], headers?: Record<string, string>): Promise<TestClient> {
+    // Bun's WebSocket takes headers (wscat -H does the same); browsers cannot.
+    const client = new TestClient(new WebSocket(url, { protocols, headers } as unknown as string[]));
     await within(client.opened, `open ${url}`);
     return client;
   }

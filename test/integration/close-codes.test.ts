@@ -141,16 +141,14 @@ describe("close codes that need their own configuration", () => {
     await groupGone(c);
   });
 
-  test("1013 try_again_later: MAX_PROCESSES reached, at open and at prompt time", async () => {
-    await using g = await Gateway.start({ env: { MAX_PROCESSES: "1" } });
-    const early = await g.connect(); // opened while nothing runs: admitted for now
+  test("1013 try_again_later: MAX_PROCESSES reached and no room to queue", async () => {
+    await using g = await Gateway.start({ env: { MAX_PROCESSES: "1", QUEUE_LIMIT: "0" } });
     const first = await g.connect();
     first.send({ prompt: "hang" });
     await first.next((f) => f.type === "fake.ready", "the first run");
-    const late = await g.connect(); // opened at the limit: refused straight away
+    const late = await g.connect();
+    late.send({ prompt: "count 1" });
     await refused(late, "try_again_later", { code: 1013, reason: "try_again_later" });
-    early.send({ prompt: "count 1" }); // prompt at the limit: refused too
-    await refused(early, "try_again_later", { code: 1013, reason: "try_again_later" });
     first.ws.close();
     await groupGone(first);
     // The slot is free again.

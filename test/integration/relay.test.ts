@@ -2,7 +2,7 @@
  * The relay: what a client sees for what the CLI prints.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Gateway } from "../helpers/gateway.ts";
+import { Gateway, TEST_SECRET } from "../helpers/gateway.ts";
 import { liveInGroup } from "../helpers/processes.ts";
 import type { TestClient } from "../helpers/ws-client.ts";
 
@@ -12,7 +12,7 @@ beforeAll(async () => {
     env: {
       MAX_LINE_BYTES: String(64 * 1024),
       // Present in the gateway's environment; a child must never see it.
-      JWT_SECRET: "gateway-secret-that-must-not-leak",
+      ADMIN_PASSWORD: "gateway-secret-that-must-not-leak",
       DATABASE_URL: "postgres://secret@db/prod",
       LANG: "C.UTF-8",
     },
@@ -40,7 +40,7 @@ describe("a run", () => {
     expect(types).toEqual(["gateway.hello", "gateway.started", "count", "count", "count", "count", "count", "gateway.exit"]);
     expect(client.raw.slice(2, 7)).toEqual([1, 2, 3, 4, 5].map((n) => `{"type":"count","n":${n}}`));
     const hello = client.frames[0]!;
-    expect(hello).toMatchObject({ protocol: "claude.v1", limits: { maxPromptBytes: 8192, maxLineBytes: 65536 } });
+    expect(hello).toMatchObject({ protocol: "claude.v1", auth: "ok", limits: { maxPromptBytes: 8192, maxLineBytes: 65536 } });
     expect(typeof hello.connectionId).toBe("string");
     const started = client.frames[1]!;
     const exit = client.frames[7]!;
@@ -104,6 +104,7 @@ describe("a run", () => {
     expect(env.LANG).toBe("C.UTF-8");
     expect(JSON.stringify(env)).not.toContain("gateway-secret-that-must-not-leak");
     expect(JSON.stringify(env)).not.toContain("postgres://");
+    expect(JSON.stringify(env)).not.toContain(TEST_SECRET); // the gateway's JWT_SECRET
   });
 
   test("refuses a second prompt while a run is live, and the run carries on", async () => {

@@ -101,5 +101,5 @@ test("a frame carrying a prompt at its limit fits the configured maxFrameBytes e
   const prompt = "\u0001".repeat(config.maxPromptBytes); // JSON.stringify writes each as \u0001: 6 bytes
   const frame = JSON.stringify({ type: "prompt", prompt, meta: "M".repeat(64) });
   expect(Buffer.byteLength(frame)).toBeGreaterThan(config.maxPromptBytes * 6);
-  expect(parser(frame).prompt).toBe(prompt);
+  expect(parser(frame)).toMatchObject({ prompt });
 });
