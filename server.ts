@@ -40,6 +40,7 @@ const app = createHttpApp({
   version: pkg.version,
   stats: () => ({ connections: claude.connections, processes: manager.size }),
   upgrade: (req, srv) => upgradeClaude(req, srv, { auth: config.auth, verifier, admission, log }),
+  devToken: key.devSecret && (() => mintToken({ secret: key.devSecret!, sub: "dev", ttlS: 3600 })),
 });
 
 const server = Bun.serve<ConnectionData>({

@@ -11,6 +11,8 @@ export interface HttpAppDeps {
   version: string;
   stats(): { connections: number; processes: number };
   upgrade(req: Request, server: Server<ConnectionData>): Promise<Response | undefined>;
+  /** Development only (no key configured): a fresh token for the demo page. Absent otherwise. */
+  devToken?: () => Promise<string>;
 }
 
 const PUBLIC_DIR = resolve(import.meta.dir, "..", "public");
@@ -30,6 +32,12 @@ export function createHttpApp(deps: HttpAppDeps): Hono<{ Bindings: Server<Connec
     new Response(Bun.file(join(PUBLIC_DIR, "ws-demo.html")), { headers: { "content-type": "text/html; charset=utf-8" } }),
   );
   app.get("/", (c) => c.redirect("/ws-demo.html"));
+
+  // Never with a configured key or in production: the route does not exist then.
+  const devToken = deps.devToken;
+  if (devToken !== undefined) {
+    app.get("/dev-token", async (c) => c.json({ token: await devToken(), note: "development only: ephemeral key" }, 200, { "cache-control": "no-store" }));
+  }
 
   app.notFound((c) => c.json({ error: "not_found", message: "No such route." }, 404));
   return app;
