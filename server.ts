@@ -15,6 +15,7 @@ import { createClaudeHandler } from "./websocket/claude-handler.ts";
 import { createClientFrameParser } from "./websocket/client-frames.ts";
 import { GroupRegistry } from "./websocket/group-registry.ts";
 import { ProcessManager } from "./websocket/process-manager.ts";
+import { SessionRegistry } from "./websocket/session-registry.ts";
 import { upgradeClaude, type ConnectionData } from "./websocket/upgrade.ts";
 
 async function startup() {
@@ -35,7 +36,8 @@ registry.reapOrphans(log);
 const manager = new ProcessManager({ killGraceMs: config.killGraceMs }, registry, log);
 const admission = new Admission({ ...config.admission, maxProcesses: config.maxProcesses });
 const verifier = createVerifier(config.auth, key.key);
-const claude = createClaudeHandler({ config, manager, admission, verifier, parse: createClientFrameParser(config), log });
+const sessions = new SessionRegistry(config.stateDir);
+const claude = createClaudeHandler({ config, manager, admission, verifier, sessions, parse: createClientFrameParser(config), log });
 const app = createHttpApp({
   version: pkg.version,
   stats: () => ({ connections: claude.connections, processes: manager.size }),

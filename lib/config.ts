@@ -9,6 +9,7 @@ import { existsSync, statSync, accessSync, constants } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { AuthEnvSchema, toAdmissionConfig, toAuthConfig, type AdmissionConfig, type AuthConfig } from "./auth/config.ts";
+import { PolicyEnvSchema, toServerPolicy, type ServerPolicy } from "./claude-policy.ts";
 import { ConfigError } from "./errors.ts";
 
 const PROJECT_ROOT = resolve(import.meta.dir, "..");
@@ -53,7 +54,7 @@ const CoreEnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("pino level"),
 });
 
-const EnvSchema = CoreEnvSchema.extend(AuthEnvSchema.shape);
+const EnvSchema = CoreEnvSchema.extend(AuthEnvSchema.shape).extend(PolicyEnvSchema.shape);
 
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -75,6 +76,7 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   auth: AuthConfig;
   admission: AdmissionConfig;
+  policy: ServerPolicy;
 }
 
 /** The variables and their descriptions, for docs and `--help`-style output. */
@@ -118,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     logLevel: e.LOG_LEVEL,
     auth: toAuthConfig(e),
     admission: toAdmissionConfig(e),
+    policy: toServerPolicy(e, (p) => resolve(cwd, p), resolve(cwd, e.STATE_DIR)),
   };
 }
 

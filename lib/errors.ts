@@ -49,6 +49,11 @@ export const ERROR_CODES = {
   forbidden: "forbidden",
   auth_timeout: "auth_timeout",
   rate_limited: "rate_limited",
+  option_not_allowed: "invalid_message",
+  not_interactive: null,
+  unknown_request: null,
+  followup_queue_full: null,
+  not_running: null,
 } as const satisfies Record<string, CloseKey | null>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

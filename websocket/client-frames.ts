@@ -3,7 +3,15 @@
  * Nothing a client sends reaches a process without passing through here.
  */
 import { GatewayError } from "../lib/errors.ts";
-import { authFrameSchema, promptFrameSchema, type ClientFrame, type FrameLimits } from "./schemas.ts";
+import {
+  authFrameSchema,
+  interruptFrameSchema,
+  permissionFrameSchema,
+  promptFrameSchema,
+  userFrameSchema,
+  type ClientFrame,
+  type FrameLimits,
+} from "./schemas.ts";
 
 export interface ClientFrameLimits extends FrameLimits {
   maxFrameBytes: number;
@@ -13,6 +21,12 @@ export type ClientFrameParser = (message: string | Buffer) => ClientFrame;
 
 export function createClientFrameParser(limits: ClientFrameLimits): ClientFrameParser {
   const promptSchema = promptFrameSchema(limits);
+  const schemas = {
+    auth: authFrameSchema,
+    user: userFrameSchema(limits),
+    interrupt: interruptFrameSchema,
+    permission: permissionFrameSchema,
+  } as const;
   return (message) => {
     if (typeof message !== "string") {
       throw new GatewayError("unsupported_data", "Binary frames are not accepted; send a JSON text frame.");
@@ -26,9 +40,10 @@ export function createClientFrameParser(limits: ClientFrameLimits): ClientFrameP
     } catch {
       throw new GatewayError("invalid_json", "The frame is not valid JSON.");
     }
-    const isAuth = typeof value === "object" && value !== null && (value as { type?: unknown }).type === "auth";
-    const parsed = (isAuth ? authFrameSchema : promptSchema).safeParse(value);
-    if (parsed.success) return parsed.data;
+    const type = typeof value === "object" && value !== null ? (value as { type?: unknown }).type : undefined;
+    const schema = typeof type === "string" && Object.hasOwn(schemas, type) ? schemas[type as keyof typeof schemas] : promptSchema;
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data as ClientFrame;
     const issue = parsed.error.issues[0]!;
     if (issue.code === "custom" && issue.params?.gatewayCode === "prompt_too_large") {
       throw new GatewayError("prompt_too_large", issue.message);

@@ -11,11 +11,23 @@ import type { Config } from "../lib/config.ts";
 import { GatewayError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Admission, RunTicket } from "./admission.ts";
-import { oneShotArgv } from "./cli-args.ts";
+import { ClaudeClaimSchema, narrow, type EffectivePolicy } from "../lib/claude-policy.ts";
 import type { ClientFrameParser } from "./client-frames.ts";
+import { Conversation } from "./conversation.ts";
+import { planRun } from "./run-plan.ts";
+import type { SessionRegistry } from "./session-registry.ts";
+import { workspaceFor } from "./workspace.ts";
 import type { ProcessManager } from "./process-manager.ts";
 import { Run, type RunSummary } from "./run.ts";
-import { PROTOCOL, type ClientFrame, type PromptFrame, type ServerFrame } from "./schemas.ts";
+import {
+  PROTOCOL,
+  type ClientFrame,
+  type InterruptFrame,
+  type PermissionFrame,
+  type PromptFrame,
+  type ServerFrame,
+  type UserFrame,
+} from "./schemas.ts";
 import { SocketSink } from "./socket-sink.ts";
 import type { ConnectionData } from "./upgrade.ts";
 
@@ -25,6 +37,7 @@ export interface ConnectionDeps {
   admission: Admission;
   verifier: TokenVerifier;
   parse: ClientFrameParser;
+  sessions: SessionRegistry;
   log: Logger;
 }
 
@@ -46,6 +59,7 @@ export class Connection {
   private held: Array<string | Buffer> | null = null;
   private ticket: RunTicket | null = null;
   private run: Run | null = null;
+  private conversation: Conversation | null = null;
   private summary: RunSummary | null = null;
   private peerClose: { code: number; reason: string } | null = null;
 
@@ -111,11 +125,29 @@ export class Connection {
       this.fail(new GatewayError("token_missing", 'Authenticate first: send {"type":"auth","token":"…"} or connect with a token.'));
       return;
     }
+    if (frame.type === "user" || frame.type === "interrupt" || frame.type === "permission") {
+      this.steer(frame);
+      return;
+    }
     if (this.busy) {
       this.sendError(new GatewayError("run_in_progress", "A run is already in progress on this socket; wait for gateway.exit."));
       return;
     }
     void this.start(frame);
+  }
+
+  /** Follow-ups, interrupts and permission answers go to the running conversation. */
+  private steer(frame: UserFrame | InterruptFrame | PermissionFrame): void {
+    const c = this.conversation;
+    try {
+      if (c === null) throw new GatewayError(frame.type === "permission" ? "unknown_request" : "not_running", "No run is in progress on this socket.");
+      if (frame.type === "user") c.followUp(frame.prompt);
+      else if (frame.type === "interrupt") c.interrupt();
+      else c.answer(frame);
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      this.sendError(err);
+    }
   }
 
   close(code: number, reason: string): void {
@@ -125,6 +157,7 @@ export class Connection {
     clearTimeout(this.expiryTimer);
     // A live run keeps its slot until its group is gone; only a queued (or not yet spawned) one lets go now.
     if (this.run === null) this.ticket?.cancel();
+    this.conversation?.denyPending();
     this.run?.stop("client_closed");
     if (this.userAdmitted) this.deps.admission.closeConnection(this.principal!.sub);
     this.maybeDone();
@@ -203,9 +236,19 @@ export class Connection {
   }
 
   private async start(frame: PromptFrame): Promise<void> {
-    const { config, manager, admission } = this.deps;
+    const { config, manager, admission, sessions } = this.deps;
     const sub = this.principal!.sub;
+    // Everything that can refuse the request is decided before a slot is taken.
+    let plan;
+    let workspace;
     try {
+      const policy = this.policy();
+      plan = planRun(config.claudeBin, frame.prompt, frame.options, policy);
+      const resume = frame.options?.resume;
+      if (resume !== undefined && !sessions.owns(resume, sub)) {
+        throw new GatewayError("forbidden", "That session was not created by this user through this gateway.");
+      }
+      workspace = config.policy.workspaceRoot === null ? null : workspaceFor(config.policy.workspaceRoot, sub, policy.workspace);
       this.ticket = admission.requestRun(sub, (position) => this.send({ type: "gateway.queued", position }));
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
@@ -221,26 +264,39 @@ export class Connection {
       return;
     }
     if (this.ended) return slot.release(); // gone while queued
+    const env = childEnv(config.childEnvPassthrough);
+    if (workspace !== null) env.CLAUDE_CONFIG_DIR = workspace.configDir;
     let proc;
     try {
-      proc = manager.spawn({
-        argv: oneShotArgv(config.claudeBin, frame.prompt),
-        cwd: config.claudeCwd,
-        env: childEnv(config.childEnvPassthrough),
-        stdin: "ignore",
-      });
+      proc = manager.spawn({ argv: plan.argv, cwd: workspace?.cwd ?? config.claudeCwd, env, stdin: plan.streamInput ? "pipe" : "ignore" });
     } catch (err) {
       slot.release();
       if (!(err instanceof GatewayError)) throw err;
       this.log.error({ err: err.message }, "spawn failed");
       this.sendError(err);
-      this.send({ type: "gateway.exit", runId: randomUUID(), code: null, signal: null, reason: "spawn_failed", durationMs: 0 });
+      this.send({ type: "gateway.exit", runId: randomUUID(), code: null, signal: null, reason: "spawn_failed", durationMs: 0, summary: null });
       this.sink.close(err.close!.code, err.close!.reason);
       return;
     }
     const log = this.log.child({ pid: proc.pid });
-    log.info({ meta: frame.meta, promptBytes: Buffer.byteLength(frame.prompt) }, "run started");
-    this.run = new Run(proc, this.sink, config, log, () => slot.release());
+    log.info({ meta: frame.meta, promptBytes: Buffer.byteLength(frame.prompt), interactive: plan.interactive, approvals: plan.permissionPrompts }, "run started");
+    const conversation = plan.streamInput
+      ? new Conversation(
+          { write: (line) => proc.write(line), end: () => proc.closeStdin() },
+          (f) => this.send(f),
+          { interactive: plan.interactive, permissionTimeoutMs: config.policy.permissionTimeoutMs, maxQueuedFollowups: config.policy.maxQueuedFollowups },
+          log,
+        )
+      : null;
+    this.conversation = conversation;
+    this.run = new Run(proc, this.sink, config, log, {
+      groupGone: () => slot.release(),
+      message: (m) => {
+        if (m.type === "system" && m.subtype === "init" && typeof m.session_id === "string") sessions.record(m.session_id, sub);
+        conversation?.observe(m);
+      },
+    });
+    conversation?.start(frame.prompt);
     this.run.finished.then(
       (summary) => {
         this.summary = summary;
@@ -248,6 +304,14 @@ export class Connection {
       },
       (err) => log.error({ err }, "run failed unexpectedly"),
     );
+  }
+
+  /** The server's policy narrowed by the token's `claude` claim. A malformed claim is refused. */
+  private policy(): EffectivePolicy {
+    const claim = this.principal!.claims.claude;
+    const parsed = ClaudeClaimSchema.optional().safeParse(claim);
+    if (!parsed.success) throw new GatewayError("forbidden", "The token's claude claim is malformed.");
+    return narrow(this.deps.config.policy, parsed.data);
   }
 
   private send(frame: ServerFrame): void {

@@ -12,7 +12,8 @@ import { LineSplitter, type LineSink } from "../lib/line-splitter.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { ManagedProcess, ProcessExit } from "./process-manager.ts";
 import type { SocketSink } from "./socket-sink.ts";
-import { lineTooLongFrame, stderrFrame, stdoutFrame } from "./stdout-frames.ts";
+import type { RunSummaryFrame, ServerFrame } from "./schemas.ts";
+import { lineTooLongFrame, stderrFrame, stdoutLine } from "./stdout-frames.ts";
 import type { TerminationOutcome } from "./termination.ts";
 
 export interface RunLimits {
@@ -20,6 +21,13 @@ export interface RunLimits {
   /** 0 = off. */
   idleTimeoutMs: number;
   maxLineBytes: number;
+}
+
+export interface RunHooks {
+  /** The group is gone, before the exit frame: frees the run's admission slot. */
+  groupGone?(): void;
+  /** Each JSON object line the CLI printed (already relayed). */
+  message?(message: Record<string, unknown>): void;
 }
 
 export interface RunSummary {
@@ -33,6 +41,7 @@ export interface RunSummary {
   stoppedBy: TerminationOutcome;
   stdoutBytes: number;
   stderrLines: number;
+  summary: RunSummaryFrame | null;
 }
 
 /** stderr is for humans: keep it from flooding the socket or the logs. */
@@ -51,6 +60,7 @@ export class Run implements LineSink {
   private stderrTokens = STDERR_BURST;
   private stderrRefilledAt = performance.now();
   private lastActivity = performance.now();
+  private lastResult: Record<string, unknown> | null = null;
   private runTimer: Timer | undefined;
   private idleTimer: Timer | undefined;
 
@@ -59,8 +69,7 @@ export class Run implements LineSink {
     private readonly sink: SocketSink,
     private readonly limits: RunLimits,
     private readonly log: Logger,
-    /** Called once the group is gone, before the exit frame: frees the run's admission slot. */
-    private readonly onGroupGone: () => void = () => {},
+    private readonly hooks: RunHooks = {},
   ) {
     sink.send(JSON.stringify({ type: "gateway.started", runId: this.id, pid: proc.pid }));
     this.runTimer = setTimeout(() => this.stop("timeout"), limits.runTimeoutMs);
@@ -84,8 +93,13 @@ export class Run implements LineSink {
 
   // LineSink for stdout: the hot path.
   onLine(line: string): void {
-    const frame = stdoutFrame(line);
-    if (frame !== null) this.sink.send(frame);
+    const out = stdoutLine(line);
+    if (out === null) return;
+    this.sink.send(out.frame);
+    const message = out.message;
+    if (message === undefined) return;
+    if (message.type === "result") this.lastResult = message;
+    this.hooks.message?.(message);
   }
 
   onOverlong(bytes: number): void {
@@ -108,10 +122,20 @@ export class Run implements LineSink {
     // The group is gone and its slot free before the client hears of the exit, so a client that
     // reconnects the moment it sees the close is admitted.
     const stoppedBy = await this.proc.done;
-    this.onGroupGone();
+    this.hooks.groupGone?.();
     const reason: ExitReason = this.stopReason ?? (exit.code === 0 ? "completed" : "failed");
     const durationMs = this.sendExit(exit, reason);
-    return { runId: this.id, pid: this.proc.pid, ...exit, reason, durationMs, stoppedBy, stdoutBytes: this.stdoutBytes, stderrLines: this.stderrLines };
+    return {
+      runId: this.id,
+      pid: this.proc.pid,
+      ...exit,
+      reason,
+      durationMs,
+      stoppedBy,
+      stdoutBytes: this.stdoutBytes,
+      stderrLines: this.stderrLines,
+      summary: this.summary(),
+    };
   }
 
   private async pump(stream: ReadableStream<Uint8Array>, splitter: LineSplitter, count: (n: number) => void): Promise<void> {
@@ -172,12 +196,27 @@ export class Run implements LineSink {
     else this.idleTimer = setTimeout(() => this.checkIdle(), left);
   }
 
+  /** The run's last `result`, as `gateway.exit.summary`. */
+  private summary(): RunSummaryFrame | null {
+    const r = this.lastResult;
+    if (r === null) return null;
+    const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+    return {
+      sessionId: typeof r.session_id === "string" ? r.session_id : null,
+      isError: r.is_error === true || (typeof r.subtype === "string" && r.subtype !== "success"),
+      totalCostUsd: num(r.total_cost_usd),
+      numTurns: num(r.num_turns),
+      durationMs: num(r.duration_ms),
+    };
+  }
+
   /** Sends the exit frame and close (once); returns the run's duration. */
   private sendExit(exit: ProcessExit, reason: ExitReason): number {
     const durationMs = Math.round(performance.now() - this.proc.startedAt);
     if (this.exitSent) return durationMs;
     this.exitSent = true;
-    this.sink.send(JSON.stringify({ type: "gateway.exit", runId: this.id, code: exit.code, signal: exit.signal, reason, durationMs }));
+    const frame: ServerFrame = { type: "gateway.exit", runId: this.id, code: exit.code, signal: exit.signal, reason, durationMs, summary: this.summary() };
+    this.sink.send(JSON.stringify(frame));
     const close = EXIT_REASONS[reason];
     if (close !== null) this.sink.close(close.code, close.reason);
     return durationMs;

@@ -91,7 +91,7 @@ describe("a run", () => {
   test("passes the prompt as one argv element after --, so a prompt starting with - is never a flag", async () => {
     const { client } = await run("print-argv --dangerously-skip-permissions; $(rm -rf /) `id`");
     const argv = client.frames.find((f) => f.type === "argv")!.argv;
-    expect(argv).toEqual(["-p", "--output-format", "stream-json", "--verbose", "--", "print-argv --dangerously-skip-permissions; $(rm -rf /) `id`"]);
+    expect(argv).toEqual(["-p", "--output-format", "stream-json", "--verbose", "--max-turns=100", "--", "print-argv --dangerously-skip-permissions; $(rm -rf /) `id`"]);
   });
 
   test("gives the child only the passthrough environment, never the gateway's secrets", async () => {

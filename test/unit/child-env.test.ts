@@ -1,6 +1,5 @@
 import { expect, test } from "bun:test";
 import { childEnv } from "../../lib/child-env.ts";
-import { oneShotArgv } from "../../websocket/cli-args.ts";
 
 const GATEWAY_ENV = {
   PATH: "/usr/bin",
@@ -30,11 +29,3 @@ test("childEnv never hands on a secret that is not listed", () => {
 test("childEnv reads the gateway's own environment by default", () => {
   expect(childEnv(["PATH"])).toEqual({ PATH: process.env.PATH! });
 });
-
-test.each([["hello"], ["--dangerously-skip-permissions"], ["-p"], ["a; rm -rf / #"]])(
-  "oneShotArgv puts the prompt %p after -- as one argument",
-  (prompt) => {
-    const argv = oneShotArgv("/bin/claude", prompt);
-    expect(argv).toEqual(["/bin/claude", "-p", "--output-format", "stream-json", "--verbose", "--", prompt]);
-  },
-);
