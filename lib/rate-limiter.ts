@@ -10,43 +10,43 @@ export interface RateDecision {
 }
 
 interface Bucket {
-  tokens: number;
+  /** Fill level in units of 1/60000 token: refilling adds `perMinute` units a millisecond. */
+  level: number;
   at: number;
 }
 
 const PRUNE_EVERY = 1024;
+const UNIT = 60_000; // one token, in units: integer arithmetic keeps retryAfterMs exact
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly capacity: number;
-  private readonly perMs: number;
   private calls = 0;
 
   constructor(
-    perMinute: number,
+    private readonly perMinute: number,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.capacity = Math.max(1, Math.min(perMinute, Math.ceil(perMinute / 4)));
-    this.perMs = perMinute / 60_000;
+    this.capacity = Math.max(1, Math.min(perMinute, Math.ceil(perMinute / 4))) * UNIT;
   }
 
   take(key: string): RateDecision {
-    const now = this.now();
+    const now = Math.floor(this.now());
     if (++this.calls % PRUNE_EVERY === 0) this.prune(now);
-    const b = this.buckets.get(key) ?? { tokens: this.capacity, at: now };
-    b.tokens = Math.min(this.capacity, b.tokens + (now - b.at) * this.perMs);
+    const b = this.buckets.get(key) ?? { level: this.capacity, at: now };
+    b.level = Math.min(this.capacity, b.level + (now - b.at) * this.perMinute);
     b.at = now;
     this.buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    if (b.level >= UNIT) {
+      b.level -= UNIT;
       return { ok: true, retryAfterMs: 0 };
     }
-    return { ok: false, retryAfterMs: Math.ceil((1 - b.tokens) / this.perMs) };
+    return { ok: false, retryAfterMs: Math.ceil((UNIT - b.level) / this.perMinute) };
   }
 
   private prune(now: number): void {
     for (const [key, b] of this.buckets) {
-      if (b.tokens + (now - b.at) * this.perMs >= this.capacity) this.buckets.delete(key);
+      if (b.level + (now - b.at) * this.perMinute >= this.capacity) this.buckets.delete(key);
     }
   }
 }

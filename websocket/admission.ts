@@ -41,6 +41,9 @@ export class Admission {
   private readonly connsByUser = new Map<string, number>();
   private queue: Waiter[] = [];
   private seq = 0;
+  /** When each competing user was last granted a slot: the basis of round-robin between users. */
+  private readonly lastGrant = new Map<string, number>();
+  private grants = 0;
   private readonly ipRate: RateLimiter;
   private readonly userRate: RateLimiter;
 
@@ -105,6 +108,7 @@ export class Admission {
         fail: reject,
         timer: setTimeout(() => {
           this.leave(waiter);
+          this.announcePositions();
           reject(new GatewayError("try_again_later", "Waited too long for a free process slot; retry later.", this.cfg.queueTimeoutMs));
         }, this.cfg.queueTimeoutMs),
         onPosition,
@@ -126,6 +130,7 @@ export class Admission {
   private grant(sub: string): RunSlot {
     this.live++;
     increment(this.liveByUser, sub);
+    this.lastGrant.set(sub, ++this.grants);
     let released = false;
     return {
       release: () => {
@@ -133,20 +138,26 @@ export class Admission {
         released = true;
         this.live--;
         decrement(this.liveByUser, sub);
+        if (!this.liveByUser.has(sub) && !this.queuedByUser.has(sub)) this.lastGrant.delete(sub); // no longer competing
         this.serveQueue();
       },
     };
   }
 
-  /** Give free slots to waiters: the user with the fewest live runs first, oldest among equals. */
+  /**
+   * Give free slots to waiters: the user with the fewest live runs first; among equals, the user
+   * served longest ago (round-robin, so a user's second queued run waits for the others' first);
+   * then the oldest request.
+   */
   private serveQueue(): void {
     let changed = false;
+    const rank = (w: Waiter) => [this.liveByUser.get(w.sub) ?? 0, this.lastGrant.get(w.sub) ?? 0, w.seq] as const;
     while (this.live < this.cfg.maxProcesses && this.queue.length > 0) {
       let best = this.queue[0]!;
       for (const w of this.queue) {
-        const a = this.liveByUser.get(w.sub) ?? 0;
-        const b = this.liveByUser.get(best.sub) ?? 0;
-        if (a < b || (a === b && w.seq < best.seq)) best = w;
+        const [a1, a2, a3] = rank(w);
+        const [b1, b2, b3] = rank(best);
+        if (a1 < b1 || (a1 === b1 && (a2 < b2 || (a2 === b2 && a3 < b3)))) best = w;
       }
       this.leave(best);
       best.grant(this.grant(best.sub));

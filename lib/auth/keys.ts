@@ -5,12 +5,13 @@
  */
 import { createRemoteJWKSet, importSPKI, importX509, type JWTVerifyGetKey, type CryptoKey } from "jose";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import type { Algorithm, AuthConfig } from "./config.ts";
 
 export const MIN_SECRET_BYTES = 32;
+const MIN_RSA_BITS = 2048;
 
 export type VerificationKey =
   | { kind: "secret"; key: Uint8Array }
@@ -102,11 +103,18 @@ async function importPublicKey(variable: string, pem: string, algorithms: Algori
   if (!isCert && !pem.includes("BEGIN PUBLIC KEY")) throw new ConfigError(variable, "is not a PEM public key (-----BEGIN PUBLIC KEY-----) or certificate");
   const keys = new Map<string, CryptoKey>();
   for (const alg of algorithms) {
+    let key: CryptoKey;
     try {
-      keys.set(alg, isCert ? await importX509(pem.trim(), alg) : await importSPKI(pem.trim(), alg));
+      key = isCert ? await importX509(pem.trim(), alg) : await importSPKI(pem.trim(), alg);
     } catch (err) {
       throw new ConfigError("JWT_ALGORITHMS", `${alg} does not fit the key in ${variable} (${(err as Error).message})`);
     }
+    // jose refuses RSA keys under 2048 bits at verify time: refuse them here, where it can be fixed.
+    const bits = (key.algorithm as { modulusLength?: number }).modulusLength;
+    if (bits !== undefined && bits < MIN_RSA_BITS) {
+      throw new ConfigError(variable, `is a ${bits}-bit RSA key; ${alg} needs at least ${MIN_RSA_BITS} bits`);
+    }
+    keys.set(alg, key);
   }
   return keys;
 }
@@ -121,6 +129,7 @@ export function devSecretIn(stateDir: string, fresh = true): Uint8Array {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const secret = new Uint8Array(randomBytes(32));
   writeFileSync(path, Buffer.from(secret).toString("base64"), { mode: 0o600 });
+  chmodSync(path, 0o600); // the mode option applies only when the file is created
   return secret;
 }
 

@@ -71,17 +71,20 @@ function verifyWith(key: VerificationKey, token: string, opts: JWTVerifyOptions)
   }
 }
 
+/** jose codes that speak of the key source, not of the token: a JWKS endpoint that failed or answered junk. */
+const KEY_SOURCE_FAILURES = new Set(["ERR_JWKS_TIMEOUT", "ERR_JWKS_INVALID", "ERR_JOSE_GENERIC"]);
+
 function toGatewayError(err: unknown, jwks: boolean): GatewayError {
   if (err instanceof errors.JWTExpired) {
     return new GatewayError("token_expired", err.claim === "iat" ? "The token is older than the gateway accepts." : "The token has expired.");
   }
-  if (err instanceof errors.JWKSTimeout) return new GatewayError("auth_unavailable", "The signing keys could not be fetched in time.");
+  if (jwks && (!(err instanceof errors.JOSEError) || KEY_SOURCE_FAILURES.has(err.code))) {
+    // Not a verdict on the token: the key source itself failed (down, slow, or not a JWKS).
+    return new GatewayError("auth_unavailable", "The signing keys could not be fetched.");
+  }
   if (err instanceof errors.JWTClaimValidationFailed) {
     return new GatewayError("token_invalid", `The token's ${err.claim} claim was not accepted (${err.reason}).`);
   }
-  if (err instanceof errors.JOSEError) return new GatewayError("token_invalid", "The token is not valid.");
-  // Not a verdict on the token: the key source itself failed (JWKS endpoint down or broken).
-  if (jwks) return new GatewayError("auth_unavailable", "The signing keys could not be fetched.");
   return new GatewayError("token_invalid", "The token is not valid.");
 }
 
