@@ -3,10 +3,11 @@
  * resume, option policy and workspace isolation.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Gateway, ROOT } from "../helpers/gateway.ts";
+import { userKey } from "../../websocket/workspace.ts";
 import { liveInGroup } from "../helpers/processes.ts";
 import type { Frame, TestClient } from "../helpers/ws-client.ts";
 
@@ -166,6 +167,19 @@ describe("resume", () => {
     expect(thief.ofType("gateway.started")).toEqual([]);
   });
 
+  test("a resume the CLI itself rejects (its transcript is gone) ends as a failed run that says why", async () => {
+    const a = await gw.connect({ sub: "forgetful" });
+    a.send({ prompt: "remember" });
+    await a.closeResult();
+    const sessionId = (a.frames.at(-1)!.summary as { sessionId: string }).sessionId;
+    rmSync(join(root, ".claude-config"), { recursive: true, force: true }); // transcripts lost
+    const again = await gw.connect({ sub: "forgetful" });
+    again.send({ prompt: "again", options: { resume: sessionId } });
+    expect(await again.closeResult()).toEqual({ code: 1011, reason: "failed" });
+    expect(again.ofType("gateway.stderr").map((f) => f.line)).toContain(`No conversation found with session ID: ${sessionId}`);
+    expect(again.frames.at(-1)).toMatchObject({ type: "gateway.exit", code: 1, summary: { isError: true } });
+  });
+
   test("an unknown session id is refused before anything runs", async () => {
     const c = await gw.connect();
     c.send({ prompt: "hi", options: { resume: "00000000-0000-4000-8000-000000000099" } });
@@ -224,10 +238,11 @@ describe("workspaces", () => {
     expect(a.startsWith(root)).toBe(true);
     expect(b.startsWith(root)).toBe(true);
     expect(a).not.toContain("ws-alice"); // derived from sub, not the sub itself
-    const configs = readdirSync(join(root, ".claude-config"));
-    expect(configs.length).toBeGreaterThanOrEqual(2);
-    // Each user's transcripts are under their own config dir.
-    for (const dir of configs) expect(existsSync(join(root, ".claude-config", dir, "projects"))).toBe(true);
+    // Each user's transcripts are under their own config dir, next to (not inside) their workspace.
+    const transcripts = (sub: string) => readdirSync(join(root, ".claude-config", userKey(sub), "projects"), { recursive: true }).map(String).filter((f) => f.endsWith(".jsonl"));
+    expect(transcripts("ws-alice")).toHaveLength(1);
+    expect(transcripts("ws-bob")).toHaveLength(1);
+    expect(transcripts("ws-alice")).not.toEqual(transcripts("ws-bob"));
   });
 
   test("a token may name a workspace inside the root, never outside it", async () => {
