@@ -7,7 +7,9 @@ import { loadVerificationKey } from "./lib/auth/keys.ts";
 import { createVerifier } from "./lib/auth/verifier.ts";
 import { loadConfig } from "./lib/config.ts";
 import { ConfigError } from "./lib/errors.ts";
-import { createHttpApp } from "./lib/http-app.ts";
+import { Hono } from "hono";
+import { createHttpApp, mountMetrics } from "./lib/http-app.ts";
+import { Metrics } from "./lib/metrics.ts";
 import { createLogger } from "./lib/logger.ts";
 import { mintToken } from "./lib/mint-token.ts";
 import { Admission } from "./websocket/admission.ts";
@@ -37,11 +39,15 @@ const manager = new ProcessManager({ killGraceMs: config.killGraceMs }, registry
 const admission = new Admission({ ...config.admission, maxProcesses: config.maxProcesses });
 const verifier = createVerifier(config.auth, key.key);
 const sessions = new SessionRegistry(config.stateDir);
-const claude = createClaudeHandler({ config, manager, admission, verifier, sessions, parse: createClientFrameParser(config), log });
+// The gauges are read at scrape time, after `claude` exists.
+const metrics = new Metrics({ connectionsOpen: () => claude.connections, runsActive: () => manager.size, queueDepth: () => admission.queueDepth });
+const claude = createClaudeHandler({ config, manager, admission, verifier, sessions, metrics, parse: createClientFrameParser(config), log });
 const app = createHttpApp({
   version: pkg.version,
   stats: () => ({ connections: claude.connections, processes: manager.size }),
-  upgrade: (req, srv) => upgradeClaude(req, srv, { auth: config.auth, verifier, admission, log }),
+  upgrade: (req, srv) => upgradeClaude(req, srv, { auth: config.auth, verifier, admission, metrics, log }),
+  metrics: config.metricsPort === undefined ? () => metrics.render() : undefined,
+  metricsToken: config.metricsToken,
   devToken: key.devSecret && (() => mintToken({ secret: key.devSecret!, sub: "dev", ttlS: 3600 })),
 });
 
@@ -56,7 +62,17 @@ const server = Bun.serve<ConnectionData>({
   },
 });
 
-log.info({ host: server.hostname, port: server.port, claudeBin: config.claudeBin, pid: process.pid, keySource: key.key.kind }, "listening");
+let metricsServer: ReturnType<typeof Bun.serve> | undefined;
+if (config.metricsPort !== undefined) {
+  const metricsApp = new Hono();
+  mountMetrics(metricsApp, () => metrics.render(), config.metricsToken);
+  metricsServer = Bun.serve({ hostname: config.host, port: config.metricsPort, fetch: metricsApp.fetch });
+}
+
+log.info(
+  { host: server.hostname, port: server.port, metricsPort: metricsServer?.port, claudeBin: config.claudeBin, pid: process.pid, keySource: key.key.kind },
+  "listening",
+);
 
 if (key.devSecret !== undefined) {
   // Development only (never with NODE_ENV=production): a ready token, on the console, not in the logs.
@@ -78,6 +94,7 @@ async function shutdown(signal: string): Promise<void> {
   void server.stop(false); // stop accepting; open sockets are ended below
   await claude.shutdown();
   void server.stop(true);
+  void metricsServer?.stop(true);
   log.info("shutdown complete");
   process.exit(0);
 }

@@ -52,6 +52,8 @@ const CoreEnvSchema = z.object({
     .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "names must be environment variable names")))
     .describe("the only variables a child inherits"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("pino level"),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional().describe("if set, GET /metrics needs Authorization: Bearer <this>"),
+  METRICS_PORT: int(0, 65_535).optional().describe("if set, /metrics is served on this port (same HOST) instead of the main one"),
 });
 
 const EnvSchema = CoreEnvSchema.extend(AuthEnvSchema.shape).extend(PolicyEnvSchema.shape);
@@ -77,6 +79,8 @@ export interface Config {
   auth: AuthConfig;
   admission: AdmissionConfig;
   policy: ServerPolicy;
+  metricsToken: string | undefined;
+  metricsPort: number | undefined;
 }
 
 /** The variables and their descriptions, for docs and `--help`-style output. */
@@ -121,6 +125,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     auth: toAuthConfig(e),
     admission: toAdmissionConfig(e),
     policy: toServerPolicy(e, (p) => resolve(cwd, p), resolve(cwd, e.STATE_DIR)),
+    metricsToken: e.METRICS_TOKEN,
+    metricsPort: e.METRICS_PORT,
   };
 }
 

@@ -15,6 +15,7 @@ import { ClaudeClaimSchema, narrow, type EffectivePolicy } from "../lib/claude-p
 import type { ClientFrameParser } from "./client-frames.ts";
 import { Conversation } from "./conversation.ts";
 import { planRun } from "./run-plan.ts";
+import type { Metrics } from "../lib/metrics.ts";
 import type { SessionRegistry } from "./session-registry.ts";
 import { workspaceFor } from "./workspace.ts";
 import type { ProcessManager } from "./process-manager.ts";
@@ -38,8 +39,12 @@ export interface ConnectionDeps {
   verifier: TokenVerifier;
   parse: ClientFrameParser;
   sessions: SessionRegistry;
+  metrics: Metrics;
   log: Logger;
 }
+
+/** Refusals counted as auth/admission refusals in the metrics. */
+const AUTH_CODES = new Set(["bad_request", "token_missing", "token_invalid", "token_expired", "forbidden", "auth_timeout", "rate_limited", "auth_unavailable"]);
 
 /** setTimeout's ceiling (~24.8 days); Passport tokens live a year. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -272,6 +277,7 @@ export class Connection {
     } catch (err) {
       slot.release();
       if (!(err instanceof GatewayError)) throw err;
+      this.deps.metrics.spawnFailures.inc();
       this.log.error({ err: err.message }, "spawn failed");
       this.sendError(err);
       this.send({ type: "gateway.exit", runId: randomUUID(), code: null, signal: null, reason: "spawn_failed", durationMs: 0, summary: null });
@@ -289,8 +295,11 @@ export class Connection {
         )
       : null;
     this.conversation = conversation;
+    const { metrics } = this.deps;
     this.run = new Run(proc, this.sink, config, log, {
       groupGone: () => slot.release(),
+      relayed: (bytes, frames) => metrics.relayed(bytes, frames),
+      firstOutput: (ms) => metrics.firstFrame.observe(ms / 1000),
       message: (m) => {
         if (m.type === "system" && m.subtype === "init" && typeof m.session_id === "string") sessions.record(m.session_id, sub);
         conversation?.observe(m);
@@ -326,6 +335,7 @@ export class Connection {
   private fail(err: GatewayError): void {
     if (this.ended) return;
     this.log.info({ code: err.code }, "refused");
+    if (AUTH_CODES.has(err.code)) this.deps.metrics.authRefusals.inc({ code: err.code });
     this.sendError(err);
     const close = err.close;
     if (close !== null) this.sink.close(close.code, close.reason);
@@ -344,6 +354,14 @@ export class Connection {
   private maybeDone(): void {
     if (this.peerClose === null || (this.run !== null && this.summary === null)) return;
     const s = this.summary;
+    const { metrics } = this.deps;
+    const sent = this.sink.closeRequested;
+    metrics.connections.inc({ outcome: s?.reason ?? sent?.reason ?? "client_closed" });
+    if (sent !== null) metrics.closeCodes.inc({ code: String(sent.code), reason: sent.reason });
+    if (s !== null) {
+      metrics.runs.inc({ reason: s.reason });
+      metrics.runDuration.observe(s.durationMs / 1000);
+    }
     this.log.info(
       {
         outcome: s?.reason ?? this.sink.closeRequested?.reason ?? "client_closed",

@@ -28,6 +28,10 @@ export interface RunHooks {
   groupGone?(): void;
   /** Each JSON object line the CLI printed (already relayed). */
   message?(message: Record<string, unknown>): void;
+  /** Once per stdout read chunk (never per frame): bytes read, frames sent since the last call. */
+  relayed?(bytes: number, frames: number): void;
+  /** The first stdout output arrived, `ms` after the spawn. */
+  firstOutput?(ms: number): void;
 }
 
 export interface RunSummary {
@@ -61,6 +65,7 @@ export class Run implements LineSink {
   private stderrRefilledAt = performance.now();
   private lastActivity = performance.now();
   private lastResult: Record<string, unknown> | null = null;
+  private framesReported = 0;
   private runTimer: Timer | undefined;
   private idleTimer: Timer | undefined;
 
@@ -108,7 +113,11 @@ export class Run implements LineSink {
   }
 
   private async relay(): Promise<RunSummary> {
-    const stdout = this.pump(this.proc.stdout, new LineSplitter(this.limits.maxLineBytes, this), (n) => (this.stdoutBytes += n));
+    const stdout = this.pump(this.proc.stdout, new LineSplitter(this.limits.maxLineBytes, this), (n) => {
+      if (this.stdoutBytes === 0) this.hooks.firstOutput?.(performance.now() - this.proc.startedAt);
+      this.stdoutBytes += n;
+      this.reportRelayed(n);
+    });
     const stderr = this.pump(this.proc.stderr, this.stderrSplitter(), () => {});
     const exit = await this.proc.exited;
     // EOF on both pipes comes once every process holding them is gone (the group is swept
@@ -125,6 +134,7 @@ export class Run implements LineSink {
     this.hooks.groupGone?.();
     const reason: ExitReason = this.stopReason ?? (exit.code === 0 ? "completed" : "failed");
     const durationMs = this.sendExit(exit, reason);
+    this.reportRelayed(0);
     return {
       runId: this.id,
       pid: this.proc.pid,
@@ -147,8 +157,8 @@ export class Run implements LineSink {
         const { value, done } = await reader.read();
         if (done) break;
         this.lastActivity = performance.now();
-        count(value.length);
         this.sink.cork(() => splitter.push(value));
+        count(value.length);
       }
       this.sink.cork(() => splitter.end());
     } catch (err) {
@@ -194,6 +204,12 @@ export class Run implements LineSink {
     const left = this.lastActivity + this.limits.idleTimeoutMs - now;
     if (left <= 0) this.stop("idle_timeout");
     else this.idleTimer = setTimeout(() => this.checkIdle(), left);
+  }
+
+  private reportRelayed(bytes: number): void {
+    const frames = this.sink.frames;
+    this.hooks.relayed?.(bytes, frames - this.framesReported);
+    this.framesReported = frames;
   }
 
   /** The run's last `result`, as `gateway.exit.summary`. */

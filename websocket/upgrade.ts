@@ -10,6 +10,7 @@ import { originAllowed } from "../lib/auth/origin.ts";
 import type { Principal, TokenVerifier } from "../lib/auth/verifier.ts";
 import { GatewayError, HTTP_STATUS } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
+import type { Metrics } from "../lib/metrics.ts";
 import type { Admission } from "./admission.ts";
 import { answerProtocol, tokenFromRequest, type TokenSource } from "./handshake-token.ts";
 
@@ -31,6 +32,7 @@ export interface UpgradeDeps {
   auth: AuthConfig;
   verifier: TokenVerifier;
   admission: Admission;
+  metrics: Metrics;
   log: Logger;
 }
 
@@ -41,6 +43,7 @@ export async function upgradeClaude(req: Request, server: Server<ConnectionData>
   const origin = req.headers.get("origin");
   if (!originAllowed(origin, req.headers.get("host"), deps.auth.allowedOrigins)) {
     deps.log.info({ origin }, "origin refused");
+    deps.metrics.authRefusals.inc({ code: "origin_not_allowed" });
     return Response.json({ error: "origin_not_allowed", message: "This page's origin may not connect." }, { status: 403 });
   }
   const remoteAddress = clientIp(req, server, deps.auth.trustProxy);
@@ -48,6 +51,7 @@ export async function upgradeClaude(req: Request, server: Server<ConnectionData>
   if (auth.state === "refused" && deps.auth.rejectMode === "http") {
     const { error } = auth;
     deps.log.info({ code: error.code, remoteAddress }, "upgrade refused");
+    deps.metrics.authRefusals.inc({ code: error.code });
     const headers: Record<string, string> = {};
     if (error.retryAfterMs !== undefined) headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
     return Response.json({ error: error.code, message: error.message }, { status: HTTP_STATUS[error.code] ?? 400, headers });
