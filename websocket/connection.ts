@@ -85,7 +85,7 @@ export class Connection {
       type: "gateway.hello",
       protocol: PROTOCOL,
       connectionId: this.id,
-      auth: auth.state === "pending" ? "required" : "ok",
+      auth: auth.state === "verified" ? "ok" : auth.state === "pending" ? "required" : "refused",
       limits: {
         maxPromptBytes: config.maxPromptBytes,
         maxFrameBytes: config.maxFrameBytes,
@@ -96,7 +96,10 @@ export class Connection {
       },
     });
     if (auth.state === "refused") this.fail(auth.error);
-    else if (auth.state === "verified") this.admitUser(auth.principal);
+    else if (auth.state === "verified") {
+      this.userAdmitted = true; // counted at the upgrade
+      this.setPrincipal(auth.principal);
+    }
     else {
       this.authTimer = setTimeout(
         () => this.fail(new GatewayError("auth_timeout", `No auth message within ${config.auth.authTimeoutMs} ms.`)),
@@ -224,8 +227,8 @@ export class Connection {
   }
 
   private setPrincipal(principal: Principal): void {
+    if (this.principal === null) this.log = this.log.child({ sub: principal.sub }); // a refresh keeps the same sub
     this.principal = principal;
-    this.log = this.log.child({ sub: principal.sub });
     this.armExpiry();
   }
 

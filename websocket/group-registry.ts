@@ -98,6 +98,8 @@ export class GroupRegistry {
   }
 }
 
+const REAP_WAIT_MS = 2_000;
+
 function sameProcess(pid: number, startTime: number): boolean {
   const stat = readProcStat(pid);
   return stat !== null && stat.state !== "Z" && stat.startTime === startTime;
@@ -115,5 +117,9 @@ function reapGroup(rec: GroupRecord): ReapResult | null {
   } catch {
     // ESRCH: it died between the scan and the kill.
   }
+  // SIGKILL is delivered asynchronously: wait (briefly, at start-up only) until the group is
+  // really gone, so that "reaped" in the log means gone from the process table.
+  const deadline = performance.now() + REAP_WAIT_MS;
+  while (liveGroupMembers(rec.pid).some((p) => p.startTime >= rec.startTime) && performance.now() < deadline) Bun.sleepSync(5);
   return { pid: rec.pid, killed: members.map((p) => p.pid) };
 }

@@ -126,8 +126,8 @@ export type ServerFrame =
       type: "gateway.hello";
       protocol: typeof PROTOCOL;
       connectionId: string;
-      /** "required": send {"type":"auth","token":"…"} first; "ok": the handshake's token was accepted. */
-      auth: "required" | "ok";
+      /** "required": send {"type":"auth","token":"…"} first; "ok": the handshake's token was accepted; "refused": an error and a close follow. */
+      auth: "required" | "ok" | "refused";
       limits: { maxPromptBytes: number; maxFrameBytes: number; maxLineBytes: number; runTimeoutMs: number; idleTimeoutMs: number; authTimeoutMs: number };
     }
   | { type: "gateway.authenticated"; exp: number }

@@ -14,7 +14,10 @@ import type { Metrics } from "../lib/metrics.ts";
 import type { Admission } from "./admission.ts";
 import { answerProtocol, tokenFromRequest, type TokenSource } from "./handshake-token.ts";
 
-/** How far authentication got before the socket opened. */
+/**
+ * How far authentication got before the socket opened. "verified" also means admitted: the user's
+ * connection is counted (Admission.openConnection) and must be released when the socket closes.
+ */
 export type AuthState =
   | { state: "verified"; principal: Principal; via: TokenSource }
   | { state: "refused"; error: GatewayError }
@@ -59,6 +62,7 @@ export async function upgradeClaude(req: Request, server: Server<ConnectionData>
   // Always set the header: left alone, Bun would echo the first offered protocol — maybe a token.
   const headers = new Headers({ "Sec-WebSocket-Protocol": answerProtocol(req) });
   if (server.upgrade(req, { data: { remoteAddress, auth }, headers })) return undefined;
+  if (auth.state === "verified") deps.admission.closeConnection(auth.principal.sub);
   return Response.json({ error: "bad_upgrade", message: "The WebSocket handshake was invalid." }, { status: 400 });
 }
 
@@ -68,7 +72,11 @@ async function authenticate(req: Request, ip: string, deps: UpgradeDeps): Promis
   try {
     const found = tokenFromRequest(req, new URL(req.url), deps.auth.allowQueryToken);
     if (found.token === null) return { state: "pending" };
-    return { state: "verified", principal: await deps.verifier.verify(found.token), via: found.via! };
+    const principal = await deps.verifier.verify(found.token);
+    // Per-user limits are decided here too, so AUTH_REJECT_MODE=http can answer them with a 429.
+    const limited = deps.admission.openConnection(principal.sub);
+    if (limited !== null) return { state: "refused", error: limited };
+    return { state: "verified", principal, via: found.via! };
   } catch (err) {
     if (err instanceof GatewayError) return { state: "refused", error: err };
     throw err;
