@@ -69,7 +69,9 @@ if (config.metricsPort !== undefined) {
   metricsServer = Bun.serve({ hostname: config.host, port: config.metricsPort, fetch: metricsApp.fetch });
 }
 
-log.info(
+// The address is logged even when LOG_LEVEL is above info: with PORT=0 it is the only way to learn the port.
+const startupLevel = config.logLevel === "error" || config.logLevel === "fatal" || config.logLevel === "warn" ? config.logLevel : "info";
+log[startupLevel](
   { host: server.hostname, port: server.port, metricsPort: metricsServer?.port, claudeBin: config.claudeBin, pid: process.pid, keySource: key.key.kind },
   "listening",
 );

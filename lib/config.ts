@@ -52,6 +52,10 @@ const CoreEnvSchema = z.object({
     .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "names must be environment variable names")))
     .describe("the only variables a child inherits"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("pino level"),
+  STDOUT_VALIDATION: z
+    .enum(["structure", "parse"])
+    .default("structure")
+    .describe("structure: relay {…} lines unparsed (the CLI writes JSON.stringify lines); parse: JSON.parse each and wrap the invalid ones"),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional().describe("if set, GET /metrics needs Authorization: Bearer <this>"),
   METRICS_PORT: int(0, 65_535).optional().describe("if set, /metrics is served on this port (same HOST) instead of the main one"),
 });
@@ -73,6 +77,7 @@ export interface Config {
   /** Largest client frame accepted: a prompt at its limit, JSON-escaped, plus room for the other fields. */
   maxFrameBytes: number;
   maxLineBytes: number;
+  stdoutValidation: "structure" | "parse";
   stateDir: string;
   childEnvPassthrough: string[];
   logLevel: Env["LOG_LEVEL"];
@@ -119,6 +124,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     maxPromptBytes: e.MAX_PROMPT_BYTES,
     maxFrameBytes: e.MAX_PROMPT_BYTES * 6 + 4096, // worst case: every byte escaped as \uXXXX
     maxLineBytes: e.MAX_LINE_BYTES,
+    stdoutValidation: e.STDOUT_VALIDATION,
     stateDir: resolve(cwd, e.STATE_DIR),
     childEnvPassthrough: e.CHILD_ENV_PASSTHROUGH,
     logLevel: e.LOG_LEVEL,

@@ -107,6 +107,8 @@ export class LineSplitter {
     const text = this.decoder.decode(region);
     // A region no longer than the cap cannot hold an overlong line: skip the byte counting.
     const check = region.length > this.maxLineBytes;
+    // One scan per region instead of a check per line: most output has no \r at all.
+    const crlf = text.includes("\r");
     let start = 0;
     for (;;) {
       const nl = text.indexOf("\n", start);
@@ -114,7 +116,7 @@ export class LineSplitter {
       const line = text.slice(start, nl);
       start = nl + 1;
       if (check) this.emitLine(line, -1);
-      else this.sink.onLine(stripCr(line));
+      else this.sink.onLine(crlf ? stripCr(line) : line);
     }
   }
 

@@ -14,7 +14,8 @@ import { bootId, liveGroupMembers, readProcStat } from "../lib/proc-table.ts";
 
 const RecordSchema = z.object({
   pid: z.number().int().positive(),
-  startTime: z.number().int().nonnegative(),
+  /** Clock ticks after boot when the group was spawned: its leader's start time, give or take SPAWN_SLACK_S. */
+  spawnTicks: z.number().nonnegative(),
   bootId: z.string(),
   gatewayPid: z.number().int().positive(),
   gatewayStartTime: z.number().int().nonnegative(),
@@ -39,12 +40,16 @@ export class GroupRegistry {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Record a freshly spawned group leader (its pid is its process group id). */
+  /**
+   * Record a freshly spawned group leader (its pid is its process group id). The child's own
+   * start time is not read here: /proc/<pid>/stat blocks until the child has exec'd, which was a
+   * sixth of the gateway's CPU per connection. The clock now stands in for it (reaping allows
+   * SPAWN_SLACK_S either way).
+   */
   add(pid: number): void {
-    const stat = readProcStat(pid);
     const record: GroupRecord = {
       pid,
-      startTime: stat?.startTime ?? 0,
+      spawnTicks: uptimeTicks(),
       bootId: this.boot,
       gatewayPid: process.pid,
       gatewayStartTime: this.self?.startTime ?? 0,
@@ -99,6 +104,27 @@ export class GroupRegistry {
 }
 
 const REAP_WAIT_MS = 2_000;
+/**
+ * How far a recorded spawn time may be from the leader's start time. A pid is reused only after
+ * the kernel has cycled through every free pid, which takes far longer than this.
+ */
+const SPAWN_SLACK_S = 2;
+const CLK_TCK = clockTicks();
+
+/** Clock ticks since boot, as /proc/<pid>/stat counts start times. */
+export function uptimeTicks(): number {
+  try {
+    return Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * CLK_TCK);
+  } catch {
+    return 0;
+  }
+}
+
+function clockTicks(): number {
+  const out = Bun.spawnSync(["getconf", "CLK_TCK"], { stdout: "pipe", stderr: "ignore" });
+  const n = Number(out.stdout.toString().trim());
+  return Number.isInteger(n) && n > 0 ? n : 100; // 100 on every mainstream Linux
+}
 
 function sameProcess(pid: number, startTime: number): boolean {
   const stat = readProcStat(pid);
@@ -106,11 +132,12 @@ function sameProcess(pid: number, startTime: number): boolean {
 }
 
 function reapGroup(rec: GroupRecord): ReapResult | null {
+  const slack = SPAWN_SLACK_S * CLK_TCK;
   const leader = readProcStat(rec.pid);
   // The pid now names another process: while any member of our group lived, its id could not
   // have been handed out again, so our group is gone and that process is not ours.
-  if (leader !== null && leader.state !== "Z" && leader.startTime !== rec.startTime) return null;
-  const members = liveGroupMembers(rec.pid).filter((p) => p.startTime >= rec.startTime);
+  if (leader !== null && leader.state !== "Z" && Math.abs(leader.startTime - rec.spawnTicks) > slack) return null;
+  const members = liveGroupMembers(rec.pid).filter((p) => p.startTime >= rec.spawnTicks - slack);
   if (members.length === 0) return null;
   try {
     process.kill(-rec.pid, "SIGKILL");
@@ -120,6 +147,6 @@ function reapGroup(rec: GroupRecord): ReapResult | null {
   // SIGKILL is delivered asynchronously: wait (briefly, at start-up only) until the group is
   // really gone, so that "reaped" in the log means gone from the process table.
   const deadline = performance.now() + REAP_WAIT_MS;
-  while (liveGroupMembers(rec.pid).some((p) => p.startTime >= rec.startTime) && performance.now() < deadline) Bun.sleepSync(5);
+  while (liveGroupMembers(rec.pid).some((p) => p.startTime >= rec.spawnTicks - slack) && performance.now() < deadline) Bun.sleepSync(5);
   return { pid: rec.pid, killed: members.map((p) => p.pid) };
 }

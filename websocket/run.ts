@@ -13,7 +13,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { ManagedProcess, ProcessExit } from "./process-manager.ts";
 import type { SocketSink } from "./socket-sink.ts";
 import type { RunSummaryFrame, ServerFrame } from "./schemas.ts";
-import { lineTooLongFrame, stderrFrame, stdoutLine } from "./stdout-frames.ts";
+import { lineTooLongFrame, messageToRead, stderrFrame, stdoutFrame, type StdoutValidation } from "./stdout-frames.ts";
 import type { TerminationOutcome } from "./termination.ts";
 
 export interface RunLimits {
@@ -21,12 +21,13 @@ export interface RunLimits {
   /** 0 = off. */
   idleTimeoutMs: number;
   maxLineBytes: number;
+  stdoutValidation: StdoutValidation;
 }
 
 export interface RunHooks {
   /** The group is gone, before the exit frame: frees the run's admission slot. */
   groupGone?(): void;
-  /** Each JSON object line the CLI printed (already relayed). */
+  /** Each `system`, `result` and `control_request` line the CLI printed (already relayed). */
   message?(message: Record<string, unknown>): void;
   /** Once per stdout read chunk (never per frame): bytes read, frames sent since the last call. */
   relayed?(bytes: number, frames: number): void;
@@ -98,10 +99,10 @@ export class Run implements LineSink {
 
   // LineSink for stdout: the hot path.
   onLine(line: string): void {
-    const out = stdoutLine(line);
-    if (out === null) return;
-    this.sink.send(out.frame);
-    const message = out.message;
+    const frame = stdoutFrame(line, this.limits.stdoutValidation);
+    if (frame === null) return;
+    this.sink.send(frame);
+    const message = messageToRead(frame);
     if (message === undefined) return;
     if (message.type === "result") this.lastResult = message;
     this.hooks.message?.(message);

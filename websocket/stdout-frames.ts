@@ -1,41 +1,41 @@
 /**
  * What each line a CLI prints becomes on the wire. Pure functions, on the relay's hot path.
- */
-
-/** A stdout line as it goes out, and the object it holds (for the gateway's own bookkeeping). */
-export interface StdoutLine {
-  frame: string;
-  /** The parsed line when it is a JSON object; the frame is then the line itself. */
-  message: Record<string, unknown> | undefined;
-}
-
-/**
- * A stdout line that is a JSON object goes out verbatim (no re-serialisation); any other
- * non-blank line is wrapped as `gateway.stdout`. Returns null for a blank line.
  *
- * The brace check rejects most non-JSON for free; `JSON.parse` then confirms the rest, so a
- * client can always `JSON.parse` every frame it receives — and the parsed object is kept, so
- * nothing downstream parses the line again.
+ * Validation (STDOUT_VALIDATION):
+ * - "structure" (default): a line framed as an object — `{` first, `}` last — is relayed verbatim
+ *   without being parsed. The CLI writes every stdout line with JSON.stringify, and parsing each
+ *   one to prove it was about half of the gateway's CPU per frame (bench/RESULTS.md).
+ * - "parse": every such line is JSON.parse'd too, and one that does not parse is wrapped as
+ *   gateway.stdout — for CLIs that cannot be trusted to print JSON.
+ * Anything else that is not blank is wrapped as `gateway.stdout` in both modes.
  */
-export function stdoutLine(line: string): StdoutLine | null {
+export type StdoutValidation = "structure" | "parse";
+
+/** The stdout frame for `line` (verbatim, or wrapped), or null for a blank line. */
+export function stdoutFrame(line: string, validation: StdoutValidation = "structure"): string | null {
   if (line.length === 0) return null;
   if (line.charCodeAt(0) === 0x7b /* { */ && line.charCodeAt(line.length - 1) === 0x7d /* } */) {
-    const message = parseObject(line);
-    if (message !== undefined) return { frame: line, message };
+    if (validation === "structure" || parseObject(line) !== undefined) return line;
   }
   // Rare path: blank, or JSON padded with white space (insignificant in JSON), or plain text.
   const trimmed = line.trim();
   if (trimmed.length === 0) return null;
-  if (trimmed.length !== line.length && trimmed.charCodeAt(0) === 0x7b && trimmed.endsWith("}")) {
-    const message = parseObject(trimmed);
-    if (message !== undefined) return { frame: trimmed, message };
+  if (trimmed.length !== line.length && trimmed.charCodeAt(0) === 0x7b && trimmed.endsWith("}") && parseObject(trimmed) !== undefined) {
+    return trimmed;
   }
-  return { frame: JSON.stringify({ type: "gateway.stdout", line }), message: undefined };
+  return JSON.stringify({ type: "gateway.stdout", line });
 }
 
-/** The frame alone (tests, tools). */
-export function stdoutFrame(line: string): string | null {
-  return stdoutLine(line)?.frame ?? null;
+/**
+ * The lines the gateway itself must read (session ids, turn ends, permission requests). A cheap
+ * test first: only these are parsed on the relay path. Inside a JSON string a quote is escaped,
+ * so `"type":"result"` with bare quotes only ever matches the structure, never text.
+ */
+const NEEDS_READING = /"type":\s*"(?:system|result|control_request)"/;
+
+/** The parsed object, for a frame the gateway must read; undefined for every other frame. */
+export function messageToRead(frame: string): Record<string, unknown> | undefined {
+  return NEEDS_READING.test(frame) ? parseObject(frame) : undefined;
 }
 
 function parseObject(line: string): Record<string, unknown> | undefined {

@@ -30,7 +30,14 @@ export class TestClient {
     ws.addEventListener("message", (e) => {
       const text = typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer);
       this.raw.push(text);
-      this.frames.push(JSON.parse(text) as Frame);
+      // A frame that is not JSON (a CLI line relayed unparsed) is kept as raw text only.
+      let frame: Frame;
+      try {
+        frame = JSON.parse(text) as Frame;
+      } catch {
+        frame = { unparsed: text };
+      }
+      this.frames.push(frame);
       this.wake();
     });
   }

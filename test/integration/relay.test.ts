@@ -62,10 +62,19 @@ describe("a run", () => {
     expect(relayed).toEqual([
       '{"type":"gateway.stdout","line":"plain text line"}',
       '{"type":"gateway.stdout","line":"[1,2,3]"}',
-      '{"type":"gateway.stdout","line":"{not json}"}',
+      "{not json}", // framed as an object: relayed unparsed under the default STDOUT_VALIDATION=structure
       '{"type":"padded"}',
       '{"type":"object"}',
     ]);
+  });
+
+  test("with STDOUT_VALIDATION=parse, a line framed as an object that is not JSON is wrapped", async () => {
+    await using g = await Gateway.start({ env: { STDOUT_VALIDATION: "parse" } });
+    const client = await g.connect();
+    client.send({ prompt: "non-json" });
+    await client.closeResult();
+    expect(client.raw).toContain('{"type":"gateway.stdout","line":"{not json}"}');
+    expect(client.raw).toContain('{"type":"object"}');
   });
 
   test("does not relay a line over MAX_LINE_BYTES, warns with its size, and relays the next line", async () => {

@@ -71,7 +71,7 @@ async function deadProcess(): Promise<{ pid: number; startTime: number }> {
 
 function writeRecord(record: Partial<GroupRecord> & { pid: number }): string {
   const full: GroupRecord = {
-    startTime: record.startTime ?? startTimeOf(record.pid),
+    spawnTicks: record.spawnTicks ?? startTimeOf(record.pid),
     bootId: BOOT_ID,
     gatewayPid: process.pid,
     gatewayStartTime: record.gatewayStartTime ?? startTimeOf(process.pid),
@@ -89,13 +89,10 @@ describe("GroupRegistry records", () => {
     const group = await startGroup("true");
     registry.add(group.pid);
     const path = join(groupsDir, `${group.pid}.json`);
-    expect(JSON.parse(readFileSync(path, "utf8"))).toMatchObject({
-      pid: group.pid,
-      startTime: startTimeOf(group.pid),
-      bootId: BOOT_ID,
-      gatewayPid: process.pid,
-      gatewayStartTime: startTimeOf(process.pid),
-    });
+    const record = JSON.parse(readFileSync(path, "utf8"));
+    expect(record).toMatchObject({ pid: group.pid, bootId: BOOT_ID, gatewayPid: process.pid, gatewayStartTime: startTimeOf(process.pid) });
+    // The spawn time stands in for the child's start time (read without waiting on the child).
+    expect(Math.abs(record.spawnTicks - startTimeOf(group.pid))).toBeLessThanOrEqual(100);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(statSync(groupsDir).mode & 0o777).toBe(0o700);
     expect(registry.list().map((r) => r.pid)).toEqual([group.pid]);
@@ -108,7 +105,7 @@ describe("GroupRegistry records", () => {
     const registry = new GroupRegistry(stateDir);
     writeFileSync(join(groupsDir, "101.json"), '{"pid":101,"startT');
     writeFileSync(join(groupsDir, "102.json"), JSON.stringify({ pid: "102" }));
-    writeFileSync(join(groupsDir, "103.json"), JSON.stringify({ pid: -1, startTime: 1, bootId: BOOT_ID, gatewayPid: 1, gatewayStartTime: 1, createdAt: "" }));
+    writeFileSync(join(groupsDir, "103.json"), JSON.stringify({ pid: -1, spawnTicks: 1, bootId: BOOT_ID, gatewayPid: 1, gatewayStartTime: 1, createdAt: "" }));
     writeFileSync(join(groupsDir, "notes.txt"), "not a record");
     expect(registry.list()).toEqual([]);
     expect(registry.reapOrphans(log())).toEqual([]);
@@ -146,13 +143,13 @@ describe("reapOrphans", () => {
     await waitFor(() => liveInGroup(group.pid).length === 0, `group ${group.pid} to be gone`);
   });
 
-  test("does not kill a process that reuses a recorded pid (its start time differs)", async () => {
+  test("does not kill a process that reuses a recorded pid (it started long after the recorded spawn)", async () => {
     const registry = new GroupRegistry(stateDir);
     const group = await startGroup("true");
     const gateway = await deadProcess();
     const path = writeRecord({
       pid: group.pid,
-      startTime: startTimeOf(group.pid) - 1,
+      spawnTicks: startTimeOf(group.pid) - 1000, // 10 s before it started (at 100 ticks/s), past the slack
       gatewayPid: gateway.pid,
       gatewayStartTime: gateway.startTime,
     });
@@ -196,7 +193,7 @@ describe("reapOrphans", () => {
     const registry = new GroupRegistry(stateDir);
     const group = await deadProcess();
     const gateway = await deadProcess();
-    const path = writeRecord({ pid: group.pid, startTime: group.startTime, gatewayPid: gateway.pid, gatewayStartTime: gateway.startTime });
+    const path = writeRecord({ pid: group.pid, spawnTicks: group.startTime, gatewayPid: gateway.pid, gatewayStartTime: gateway.startTime });
 
     expect(registry.reapOrphans(log())).toEqual([]);
     expect(existsSync(path)).toBe(false);
