@@ -53,6 +53,7 @@ async function main(): Promise<number> {
   const log = (m: string) => console.log(m);
   const notes: string[] = [];
   const emitter = await buildEmitter();
+  installWebsocketd(log);
   const websocketd = websocketdTarget(emitter);
   if (websocketd === null) {
     const notice = "websocketd is not installed (apt-get install -y websocketd): its column and the ratios to it are skipped";
@@ -103,3 +104,13 @@ process.exitCode = await main().catch(async (err) => {
   await stopAll();
   return 1;
 });
+
+/** On a fresh Debian machine as root, fetch websocketd (Debian's package) rather than skip it. */
+function installWebsocketd(log: (m: string) => void): void {
+  if (Bun.which("websocketd") !== null || Bun.which("apt-get") === null || process.getuid?.() !== 0) return;
+  log("websocketd is missing: apt-get install -y websocketd");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  Bun.spawnSync(["apt-get", "update"], { env, stdout: "ignore", stderr: "inherit" });
+  const install = Bun.spawnSync(["apt-get", "install", "-y", "websocketd"], { env, stdout: "ignore", stderr: "inherit" });
+  if (install.exitCode !== 0) log("apt-get could not install websocketd; its column is skipped");
+}
