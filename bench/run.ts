@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   notes.push(
     "Throughput is timed from the first CLI line received to the last; server CPU is utime+stime of the server process alone (/proc/<pid>/stat, 10 ms ticks) over the session, per frame.",
     "Latency: each line carries its CLOCK_REALTIME send time; the client's clock is calibrated against Date.now() at a millisecond tick. Each server's first latency session is a warm-up.",
-    "Gateway: LOG_LEVEL=warn, MAX_PROCESSES=1000; the port is chosen by the bench, since the info-level \"listening\" line is not printed at warn. websocketd: --loglevel=error.",
+    "Gateway: LOG_LEVEL=warn (per-connection info lines are not part of any figure), MAX_PROCESSES=1000, admission limits raised, a fresh HS256 JWT verified on every connection; the port is chosen by the bench. websocketd: --loglevel=error.",
   );
   const report = renderReport({ machine: await machineInfo(), sizes, figures, notes, elapsedSec: (performance.now() - started) / 1000 });
   await Bun.write(out, report);

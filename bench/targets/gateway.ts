@@ -1,10 +1,9 @@
 /**
  * The gateway under test: `bun server.ts` with the emitter as its CLI, logging at warn.
  *
- * Readiness: the "listening" log line carries the port, but it is logged at info, which
- * LOG_LEVEL=warn suppresses (per-connection info lines would otherwise be part of every
- * figure). So the bench picks a free port itself and waits for it to accept; a "listening"
- * line, if one is ever printed at warn, ends the wait as well.
+ * Readiness: the bench picks a free port itself and waits for it to accept; the "listening" log
+ * line (printed at warn too when LOG_LEVEL=warn, which keeps per-connection info lines out of
+ * every figure) ends the wait as well.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
