@@ -4,39 +4,14 @@
  * Only the fields a client uses are typed; the CLI prints more, and newer CLIs add fields.
  */
 
-export interface GatewayLimits {
-  maxPromptBytes: number;
-  maxFrameBytes: number;
-  maxLineBytes: number;
-  runTimeoutMs: number;
-  idleTimeoutMs: number;
-  authTimeoutMs: number;
-}
+import type { GatewayLimits, RunSummaryFrame, ServerFrame } from "../../websocket/server-frames.ts";
 
+export type { ExitReason } from "../errors.ts";
+export type { GatewayLimits };
 /** From the run's last `result` line, carried by `gateway.exit`. */
-export interface RunSummary {
-  sessionId: string | null;
-  isError: boolean;
-  totalCostUsd: number | null;
-  numTurns: number | null;
-  durationMs: number | null;
-}
-
-export type ExitReason = "completed" | "failed" | "timeout" | "idle_timeout" | "client_closed" | "shutdown" | "spawn_failed" | "token_expired" | "forbidden";
-
-export type GatewayFrame =
-  | { type: "gateway.hello"; protocol: "claude.v1"; connectionId: string; auth: "ok" | "required" | "refused"; limits: GatewayLimits }
-  | { type: "gateway.authenticated"; exp: number }
-  | { type: "gateway.queued"; position: number }
-  | { type: "gateway.started"; runId: string; pid: number }
-  | { type: "gateway.stdout"; line: string }
-  | { type: "gateway.stderr"; line: string }
-  | { type: "gateway.warning"; code: "line_too_long"; bytes: number }
-  | { type: "gateway.warning"; code: "stderr_suppressed"; lines: number }
-  | { type: "gateway.exit"; runId: string; code: number | null; signal: string | null; reason: ExitReason; durationMs: number; summary?: RunSummary | null }
-  | { type: "gateway.error"; code: string; message: string; retryAfterMs?: number }
-  | { type: "gateway.followup_queued"; position: number }
-  | { type: "gateway.permission_resolved"; requestId: string; behavior: "allow" | "deny"; by: "client" | "timeout" | "disconnect" };
+export type RunSummary = RunSummaryFrame;
+/** The gateway's own frames: the very types the server sends (websocket/server-frames.ts). */
+export type GatewayFrame = ServerFrame;
 
 export type ContentBlock =
   | { type: "text"; text: string }
