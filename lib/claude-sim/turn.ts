@@ -41,7 +41,6 @@ export async function runTurn(opts: SimOptions, session: Session, prompt: string
   io.write({ type: "system", subtype: "status", status: "requesting", session_id: sid, uuid: randomUUID() });
 
   let turns = 1;
-  let interrupted = false;
   const denials: Array<{ tool_name: string; tool_use_id: string }> = [];
   if (/\bthink/.test(words)) await stream(opts, io, sid, "thinking", "Let me think about this step by step.", DELTA_MS);
   const toolCalls = /\btools?\b/.test(words) ? Math.max(1, arg("tools") || 1) : 0;
@@ -70,15 +69,15 @@ export async function runTurn(opts: SimOptions, session: Session, prompt: string
   }
   const slow = arg("slow");
   const reply = slow > 0 ? Array.from({ length: slow }, (_, i) => `chunk ${i + 1}.`).join(" ") : `Simulated reply to: ${prompt.slice(0, 200)}`;
-  interrupted = !(await stream(opts, io, sid, "text", reply, slow > 0 ? 100 : DELTA_MS));
+  await stream(opts, io, sid, "text", reply, slow > 0 ? 100 : DELTA_MS);
   session.record("assistant", reply);
-  if (interrupted || io.interrupted()) return finish(opts, io, session, started, words, turns, "error_during_execution", "", denials);
+  if (io.interrupted()) return finish(opts, io, session, started, words, turns, "error_during_execution", "", denials);
   if (/\bfail\b/.test(words)) return finish(opts, io, session, started, words, turns, "error_during_execution", "Simulated failure", denials);
   return finish(opts, io, session, started, words, turns, "success", reply, denials);
 }
 
-/** Streams `text` as deltas (with --include-partial-messages), then the whole assistant message. False if interrupted. */
-async function stream(opts: SimOptions, io: TurnIo, sid: string, kind: "text" | "thinking", text: string, delayMs: number): Promise<boolean> {
+/** Streams `text` as deltas (with --include-partial-messages), then the whole assistant message; an interrupt cuts it short. */
+async function stream(opts: SimOptions, io: TurnIo, sid: string, kind: "text" | "thinking", text: string, delayMs: number): Promise<void> {
   const pieces = text.match(/\S+\s*/g) ?? [text];
   let sent = "";
   if (opts.partial) {
@@ -100,7 +99,6 @@ async function stream(opts: SimOptions, io: TurnIo, sid: string, kind: "text" | 
   }
   const block = kind === "text" ? { type: "text", text: sent } : { type: "thinking", thinking: sent, signature: "sim" };
   io.write({ type: "assistant", session_id: sid, parent_tool_use_id: null, message: { role: "assistant", model: opts.model, content: [block] } });
-  return sent.length === text.length;
 }
 
 function finish(
